@@ -1,0 +1,62 @@
+"""Client of the VTX VoIP OpenAPI (Communi5 C5 platform).
+
+This subpackage has no Home Assistant import; it only needs aiohttp.
+"""
+
+from .client import DEFAULT_BASE_URL, VtxClient, normalize_base_url
+from .exceptions import (
+    VtxAuthenticationError,
+    VtxConnectionError,
+    VtxError,
+    VtxNotFoundError,
+    VtxRateLimitError,
+    VtxRequestError,
+    VtxResponseError,
+)
+from .models import (
+    CallForwardData,
+    CallLog,
+    CallLogEvent,
+    DndData,
+    EventContext,
+    Feature,
+    FeatureEvent,
+    Notification,
+    Presence,
+    PresenceEvent,
+    PresenceState,
+    ServerInfo,
+    Subscription,
+    format_datetime,
+    parse_datetime,
+    parse_notification,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "CallForwardData",
+    "CallLog",
+    "CallLogEvent",
+    "DndData",
+    "EventContext",
+    "Feature",
+    "FeatureEvent",
+    "Notification",
+    "Presence",
+    "PresenceEvent",
+    "PresenceState",
+    "ServerInfo",
+    "Subscription",
+    "VtxAuthenticationError",
+    "VtxClient",
+    "VtxConnectionError",
+    "VtxError",
+    "VtxNotFoundError",
+    "VtxRateLimitError",
+    "VtxRequestError",
+    "VtxResponseError",
+    "format_datetime",
+    "normalize_base_url",
+    "parse_datetime",
+    "parse_notification",
+]

@@ -1,0 +1,323 @@
+"""Asynchronous client of the VTX VoIP OpenAPI (Communi5 C5). No Home Assistant import."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable, Mapping
+from datetime import datetime
+import json
+import math
+import socket
+from typing import Any, Final
+from urllib.parse import quote
+
+import aiohttp
+from yarl import URL
+
+from .assumptions import (
+    CALL_HISTORY_PAGE_SIZE,
+    CALL_HISTORY_PARAM_FROM,
+    CALL_HISTORY_PARAM_LIMIT,
+    CALL_HISTORY_PARAM_OFFSET,
+    CALL_HISTORY_PARAM_TO,
+    CALL_HISTORY_PATH,
+    SUBSCRIPTION_EXPIRES_KEY,
+    SUBSCRIPTION_RENEW_METHOD,
+)
+from .exceptions import (
+    VtxAuthenticationError,
+    VtxConnectionError,
+    VtxError,
+    VtxNotFoundError,
+    VtxRateLimitError,
+    VtxRequestError,
+    VtxResponseError,
+)
+from .models import (
+    CallLog,
+    Feature,
+    Presence,
+    ServerInfo,
+    Subscription,
+    format_datetime,
+    parse_call_log_list,
+    parse_feature_envelope,
+    parse_feature_list,
+    parse_subscription_envelope,
+    parse_subscription_list,
+)
+
+DEFAULT_BASE_URL: Final = "https://api.ipvoip.ch/openapi/"
+DEFAULT_TIMEOUT: Final = 10.0
+APPLICATION_HEADER: Final = "X-C5-Application"
+# A body larger than this is not an answer of this API.
+MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+
+
+def normalize_base_url(url: str) -> URL:
+    """Return the API's base URL with one trailing slash; raise ``ValueError`` if invalid."""
+    parsed = URL(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    path = parsed.path if parsed.path.endswith("/") else parsed.path + "/"
+    return parsed.with_path(path).with_query(None).with_fragment(None)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _error_message(status: int, text: str) -> str:
+    """Return a short message from an error body (Spring's ``message``/``error`` when present)."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("message", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return f"HTTP {status}: {value[:200]}"
+    return f"HTTP {status}"
+
+
+class VtxClient:
+    """Client of one VTX OpenAPI account.
+
+    Every request carries HTTP Basic authentication, the ``X-C5-Application`` header and
+    JSON content type, under a per-request timeout. Only ``VtxError`` subclasses escape.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        username: str,
+        password: str,
+        application_id: str,
+        base_url: str = DEFAULT_BASE_URL,
+        request_timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Initialise; ``base_url`` must be an http(s) URL (``ValueError`` otherwise)."""
+        self._session = session
+        self._base_url = normalize_base_url(base_url)
+        self._timeout = request_timeout
+        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        self._headers = {
+            "Authorization": f"Basic {token}",
+            APPLICATION_HEADER: application_id,
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+        self.request_count = 0
+
+    @property
+    def base_url(self) -> str:
+        """The normalised base URL."""
+        return str(self._base_url)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Send one request; return the decoded JSON body (``None`` when empty)."""
+        url = self._base_url.join(URL(path))
+        data = None if json_body is None else json.dumps(json_body)
+        self.request_count += 1
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self._session.request(
+                    method, url, headers=self._headers, data=data, params=params, allow_redirects=False
+                ) as response:
+                    raw = await response.content.read(MAX_BODY_BYTES + 1)
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+        except TimeoutError as err:
+            raise VtxConnectionError(f"Timeout after {self._timeout} s talking to the VTX API") from err
+        except (aiohttp.ClientError, socket.gaierror, OSError) as err:
+            raise VtxConnectionError(f"Error talking to the VTX API: {type(err).__name__}") from err
+        except ValueError as err:  # e.g. an invalid URL built from user input
+            raise VtxConnectionError(f"Invalid request to the VTX API: {err}") from err
+        if len(raw) > MAX_BODY_BYTES:
+            raise VtxResponseError("The VTX API sent an oversized answer")
+        text = raw.decode("utf-8", errors="replace")
+        self._raise_for_status(status, text, retry_after)
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as err:
+            raise VtxResponseError(f"The VTX API sent invalid JSON (HTTP {status})") from err
+
+    @staticmethod
+    def _raise_for_status(status: int, text: str, retry_after: str | None) -> None:
+        if status < 300:
+            return
+        message = _error_message(status, text)
+        if status in (401, 403):
+            raise VtxAuthenticationError(message, status=status)
+        if status == 404:
+            raise VtxNotFoundError(message)
+        if status == 429:
+            raise VtxRateLimitError(message, retry_after=_retry_after(retry_after))
+        if status >= 500:
+            raise VtxConnectionError(message)
+        if status >= 400:
+            raise VtxRequestError(message, status=status)
+        raise VtxResponseError(f"Unexpected HTTP {status} from the VTX API")
+
+    @staticmethod
+    def _parse[T](parser: Callable[[Any], T], body: Any) -> T:
+        try:
+            result = parser(body)
+        except VtxError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as err:
+            raise VtxResponseError(f"Unexpected answer from the VTX API: {err}") from err
+        return result
+
+    # --- system ----------------------------------------------------------------------
+    async def get_server_info(self) -> ServerInfo:
+        """``GET v1/system/server``: also the cheapest credentials check."""
+        body = await self._request("GET", "v1/system/server")
+        return self._parse(ServerInfo.from_json, body)
+
+    # --- features --------------------------------------------------------------------
+    async def get_features(self, user_id: int) -> list[Feature]:
+        """``GET v1/users/{id}/feat``: every feature of a user."""
+        body = await self._request("GET", f"v1/users/{int(user_id)}/feat")
+        return self._parse(parse_feature_list, body)
+
+    async def get_feature(self, feature_id: int) -> Feature:
+        """``GET v1/feat/{id}``."""
+        body = await self._request("GET", f"v1/feat/{int(feature_id)}")
+        return self._parse(parse_feature_envelope, body)
+
+    async def put_feature(self, feature: Feature) -> Feature:
+        """``PUT v1/feat/{id}`` with the whole feature JSON; return the API's answer.
+
+        The API has no PATCH for features: read, change, then write back the whole object.
+        """
+        body = await self._request("PUT", f"v1/feat/{feature.id}", json_body=feature.to_json())
+        if body is None:
+            return feature
+        return self._parse(parse_feature_envelope, body)
+
+    # --- presence --------------------------------------------------------------------
+    async def get_presence(self, user_id: int) -> Presence:
+        """``GET v1/users/{id}/presence``."""
+        body = await self._request("GET", f"v1/users/{int(user_id)}/presence")
+        return self._parse(Presence.from_json, body)
+
+    # --- subscriptions ---------------------------------------------------------------
+    async def get_subscriptions(self) -> list[Subscription]:
+        """``GET v1/subscriptions``: this account's subscriptions."""
+        body = await self._request("GET", "v1/subscriptions")
+        if body is None:
+            return []
+        return self._parse(parse_subscription_list, body)
+
+    async def create_subscription(
+        self,
+        *,
+        resource_type: str,
+        notification_url: str,
+        expires: datetime,
+        user_ids: list[int] | None = None,
+        login_names: list[str] | None = None,
+        enterprise_names: list[str] | None = None,
+        resource_names: list[str] | None = None,
+    ) -> Subscription:
+        """``POST v1/subscriptions``."""
+        payload: dict[str, Any] = {
+            "expires": format_datetime(expires),
+            "notificationUrl": notification_url,
+            "resourceType": resource_type,
+        }
+        if resource_names:
+            payload["resourceNames"] = list(resource_names)
+        if user_ids:
+            payload["userIds"] = [int(user_id) for user_id in user_ids]
+        if login_names:
+            payload["loginNames"] = list(login_names)
+        if enterprise_names:
+            payload["enterpriseNames"] = list(enterprise_names)
+        body = await self._request("POST", "v1/subscriptions", json_body=payload)
+        return self._parse(parse_subscription_envelope, body)
+
+    async def renew_subscription(self, subscription_id: str, expires: datetime) -> Subscription | None:
+        """Extend a subscription (INFERRED: ``PATCH v1/subscriptions/{id}`` with ``expires``).
+
+        Raises ``VtxNotFoundError`` when the subscription is gone. Returns ``None`` when
+        the API answered without a body.
+        """
+        body = await self._request(
+            SUBSCRIPTION_RENEW_METHOD,
+            f"v1/subscriptions/{quote(subscription_id, safe='')}",
+            json_body={SUBSCRIPTION_EXPIRES_KEY: format_datetime(expires)},
+        )
+        if body is None:
+            return None
+        return self._parse(parse_subscription_envelope, body)
+
+    async def delete_subscription(self, subscription_id: str) -> None:
+        """``DELETE v1/subscriptions/{id}``; ``VtxNotFoundError`` if it is already gone."""
+        await self._request("DELETE", f"v1/subscriptions/{quote(subscription_id, safe='')}")
+
+    # --- call history ----------------------------------------------------------------
+    async def get_call_history(
+        self,
+        user_id: int,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = CALL_HISTORY_PAGE_SIZE,
+        offset: int = 0,
+    ) -> list[CallLog]:
+        """One page of a user's call history (endpoint INFERRED, see ``assumptions``)."""
+        params = {
+            CALL_HISTORY_PARAM_LIMIT: str(max(1, min(limit, CALL_HISTORY_PAGE_SIZE))),
+            CALL_HISTORY_PARAM_OFFSET: str(max(0, offset)),
+        }
+        if start is not None:
+            params[CALL_HISTORY_PARAM_FROM] = format_datetime(start)
+        if end is not None:
+            params[CALL_HISTORY_PARAM_TO] = format_datetime(end)
+        body = await self._request("GET", CALL_HISTORY_PATH.format(user_id=int(user_id)), params=params)
+        if body is None:
+            return []
+        return self._parse(parse_call_log_list, body)
+
+    async def get_all_call_history(
+        self,
+        user_id: int,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        max_pages: int = 50,
+    ) -> list[CallLog]:
+        """Every call of a user between two instants, following pages (bounded)."""
+        calls: list[CallLog] = []
+        seen: set[str] = set()
+        for page in range(max_pages):
+            batch = await self.get_call_history(
+                user_id, start=start, end=end, limit=CALL_HISTORY_PAGE_SIZE, offset=page * CALL_HISTORY_PAGE_SIZE
+            )
+            for call in batch:
+                if call.id not in seen:
+                    seen.add(call.id)
+                    calls.append(call)
+            if len(batch) < CALL_HISTORY_PAGE_SIZE:
+                break
+        return calls
