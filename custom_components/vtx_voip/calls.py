@@ -1,0 +1,188 @@
+"""Finished calls: each call log handled once, events fired, billing totals kept.
+
+A call log reaches us by push (``callLogEvents``) or, after downtime or while push is
+down, from the call history. Either way each id is handled once: the ids recently seen
+are persisted, so a duplicate delivery or a restart does not count a call twice.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final, TypedDict
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .api import CallLog, VtxClient, VtxError
+from .const import DOMAIN, LOGGER
+from .coordinator import LineConfig
+
+EVENT_CALL: Final = f"{DOMAIN}_call"
+STORAGE_VERSION: Final = 1
+SEEN_IDS_KEPT: Final = 2000
+SAVE_DELAY: Final = 5
+# How far back the history is read after downtime, at most.
+BACKFILL_MAX_AGE: Final = timedelta(days=7)
+# Overlap of successive history reads, for calls logged a little late.
+BACKFILL_OVERLAP: Final = timedelta(minutes=10)
+
+
+class CallEventType(StrEnum):
+    """Event types of the ``call`` event entity."""
+
+    INCOMING = "incoming_call"
+    OUTGOING = "outgoing_call"
+    MISSED = "missed_call"
+
+
+def call_event_type(call: CallLog) -> CallEventType:
+    """Classify a call (the "missed" rule lives in ``api.assumptions.is_missed_call``)."""
+    if call.missed:
+        return CallEventType.MISSED
+    if call.outgoing:
+        return CallEventType.OUTGOING
+    return CallEventType.INCOMING
+
+
+def signal_call(entry_id: str) -> str:
+    """Dispatcher signal sent with (user_id, CallLog, CallEventType) for each new call."""
+    return f"{DOMAIN}_{entry_id}_call"
+
+
+class _Stored(TypedDict):
+    seen: list[str]
+    last_check: str | None
+    outgoing_seconds: dict[str, int]
+    last_call: dict[str, str]
+
+
+class CallTracker:
+    """Handles every call log once and keeps per-line totals across restarts."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str, lines: dict[int, LineConfig]) -> None:
+        """Initialise for an entry's lines."""
+        self.hass = hass
+        self.entry_id = entry_id
+        self.lines = lines
+        self._store: Store[_Stored] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.calls")
+        self._seen: deque[str] = deque(maxlen=SEEN_IDS_KEPT)
+        self._seen_set: set[str] = set()
+        self.last_check: datetime | None = None
+        self.outgoing_seconds: dict[int, int] = {}
+        self.last_call: dict[int, datetime] = {}
+
+    async def async_load(self) -> None:
+        """Load what earlier runs stored."""
+        stored = await self._store.async_load()
+        if not stored:
+            return
+        for call_id in stored.get("seen", [])[-SEEN_IDS_KEPT:]:
+            self._remember(str(call_id))
+        self.last_check = dt_util.parse_datetime(stored.get("last_check") or "")
+        self.outgoing_seconds = {
+            int(user_id): int(seconds) for user_id, seconds in stored.get("outgoing_seconds", {}).items()
+        }
+        self.last_call = {
+            int(user_id): parsed
+            for user_id, value in stored.get("last_call", {}).items()
+            if (parsed := dt_util.parse_datetime(value)) is not None
+        }
+
+    def _remember(self, call_id: str) -> None:
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(call_id)
+        self._seen_set.add(call_id)
+
+    def _data_to_save(self) -> _Stored:
+        return {
+            "seen": list(self._seen),
+            "last_check": self.last_check.isoformat() if self.last_check else None,
+            "outgoing_seconds": {str(k): v for k, v in self.outgoing_seconds.items()},
+            "last_call": {str(k): v.isoformat() for k, v in self.last_call.items()},
+        }
+
+    @callback
+    def async_handle(self, call: CallLog) -> bool:
+        """Handle one call log; return False when it was seen before or is not ours."""
+        line = self.lines.get(call.user_id)
+        if line is None or call.id in self._seen_set:
+            return False
+        self._remember(call.id)
+        event_type = call_event_type(call)
+        if event_type is CallEventType.OUTGOING:
+            self.outgoing_seconds[call.user_id] = self.outgoing_seconds.get(call.user_id, 0) + call.duration
+        start = call.call_start or dt_util.utcnow()
+        if call.user_id not in self.last_call or start >= self.last_call[call.user_id]:
+            self.last_call[call.user_id] = start
+        self.hass.bus.async_fire(
+            EVENT_CALL,
+            {
+                "config_entry_id": self.entry_id,
+                "user_id": call.user_id,
+                "line": line.name,
+                "type": event_type.value,
+                "call_id": call.id,
+                "number": call.call_party_number,
+                "dialled_number": call.call_party_dial_number,
+                "direction": call.direction,
+                "start": start.isoformat(),
+                "duration": call.duration,
+                "call_log": call.raw,
+            },
+        )
+        async_dispatcher_send(self.hass, signal_call(self.entry_id), call.user_id, call, event_type)
+        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+        return True
+
+    @callback
+    def async_handle_many(self, calls: Iterable[CallLog]) -> int:
+        """Handle calls oldest first; return how many were new."""
+        ordered = sorted(calls, key=lambda call: call.call_start or dt_util.utc_from_timestamp(0))
+        return sum(self.async_handle(call) for call in ordered)
+
+    async def async_backfill(self, client: VtxClient) -> int:
+        """Read each line's history since the last check and handle calls not seen yet."""
+        now = dt_util.utcnow()
+        if self.last_check is None:
+            # First run: calls from before the integration existed are not news.
+            self.last_check = now
+            self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+            return 0
+        since = max(self.last_check, now - BACKFILL_MAX_AGE) - BACKFILL_OVERLAP
+        found: list[CallLog] = []
+        complete = True
+        for user_id in self.lines:
+            try:
+                found.extend(await client.get_all_call_history(user_id, start=since, end=now))
+            except VtxError as err:
+                complete = False
+                LOGGER.debug("Reading the call history of line %s failed: %s", user_id, err)
+        new = self.async_handle_many(found)
+        if complete:
+            self.last_check = now
+            self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+        if new:
+            LOGGER.debug("Call history gave %s call(s) not seen by push", new)
+        return new
+
+    async def async_save(self) -> None:
+        """Save now (on unload)."""
+        await self._store.async_save(self._data_to_save())
+
+    async def async_remove(self) -> None:
+        """Delete the stored data (entry removed)."""
+        await self._store.async_remove()
+
+    def totals(self) -> dict[str, Any]:
+        """Totals for diagnostics."""
+        return {
+            "seen_ids": len(self._seen),
+            "last_check": self.last_check.isoformat() if self.last_check else None,
+            "outgoing_seconds": dict(self.outgoing_seconds),
+        }

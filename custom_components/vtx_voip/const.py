@@ -1,0 +1,55 @@
+"""Constants of the VTX VoIP integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "vtx_voip"
+LOGGER = logging.getLogger(__package__)
+
+MANUFACTURER: Final = "VTX"
+LINE_MODEL: Final = "VPBX line"
+ACCOUNT_MODEL: Final = "VoIP OpenAPI"
+
+DEFAULT_URL: Final = "https://api.ipvoip.ch/openapi/"
+
+# Entry data
+CONF_APPLICATION_ID: Final = "application_id"
+CONF_WEBHOOK_ID: Final = "webhook_id"
+# Main flow, step "lines"
+CONF_USER_IDS: Final = "user_ids"
+# Sub-entry of type "line": data {"user_id": int, "name": str}
+SUBENTRY_TYPE_LINE: Final = "line"
+CONF_USER_ID: Final = "user_id"
+CONF_LINE_NAME: Final = "name"
+# Options
+CONF_PUSH_BASE_URL: Final = "push_base_url"
+
+# Cadence
+# Features: polled every minute without push, reconciled every 15 minutes with push.
+FEATURE_POLL_INTERVAL: Final = timedelta(seconds=60)
+FEATURE_RECONCILE_INTERVAL: Final = timedelta(minutes=15)
+# Presence: polled every 30 s unless PRESENCE push works.
+PRESENCE_POLL_INTERVAL: Final = timedelta(seconds=30)
+# Requests in flight at once towards the API, whatever the number of lines.
+MAX_CONCURRENT_REQUESTS: Final = 4
+REQUEST_TIMEOUT: Final = 10.0
+
+# Feature names (featName) the integration shows
+FEATURE_DND: Final = "CENTRAL_DND"
+FEATURE_CFU: Final = "CALL_FORWARD_UNCONDITIONAL"
+FEATURE_CFB: Final = "CALL_FORWARD_BUSY"
+FEATURE_CFTO: Final = "CALL_FORWARD_TIMEOUT"
+FEATURE_CFNR: Final = "CALL_FORWARD_NOT_REACHABLE"
+FEATURE_CFUNREG: Final = "CALL_FORWARD_UNREGISTERED"
+
+# Forward kind (as used by keys and actions) -> featName
+FORWARD_FEATURES: Final[dict[str, str]] = {
+    "unconditional": FEATURE_CFU,
+    "busy": FEATURE_CFB,
+    "timeout": FEATURE_CFTO,
+    "not_reachable": FEATURE_CFNR,
+    "unregistered": FEATURE_CFUNREG,
+}

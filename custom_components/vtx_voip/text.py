@@ -1,0 +1,112 @@
+"""Text entities: where each call forward of a line sends calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.components.text import TextEntity, TextEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api import Feature
+from .const import DOMAIN, FEATURE_CFB, FEATURE_CFNR, FEATURE_CFTO, FEATURE_CFU, FEATURE_CFUNREG
+from .coordinator import LineConfig, VtxConfigEntry, VtxFeatureCoordinator
+from .entity import VtxLineEntity
+from .util import DESTINATION_PATTERN, normalize_destination
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class VtxDestinationEntityDescription(TextEntityDescription):
+    """The destination of one forward feature."""
+
+    feature: str
+
+
+DESTINATIONS: tuple[VtxDestinationEntityDescription, ...] = tuple(
+    VtxDestinationEntityDescription(
+        key=f"{key}_destination",
+        translation_key=f"{key}_destination",
+        feature=feature,
+        entity_category=EntityCategory.CONFIG,
+        pattern=DESTINATION_PATTERN,
+        native_max=255,
+        entity_registry_enabled_default=key == "call_forward_unconditional",
+    )
+    for key, feature in (
+        ("call_forward_unconditional", FEATURE_CFU),
+        ("call_forward_busy", FEATURE_CFB),
+        ("call_forward_timeout", FEATURE_CFTO),
+        ("call_forward_not_reachable", FEATURE_CFNR),
+        ("call_forward_unregistered", FEATURE_CFUNREG),
+    )
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: VtxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the destination texts of every line's forwards."""
+    coordinator = entry.runtime_data.features
+    for line in entry.runtime_data.lines.values():
+        features = (coordinator.data or {}).get(line.user_id, {})
+        async_add_entities(
+            (
+                VtxDestinationText(coordinator, entry, line, description)
+                for description in DESTINATIONS
+                if description.feature in features
+            ),
+            config_subentry_id=line.subentry_id,
+        )
+
+
+class VtxDestinationText(VtxLineEntity[VtxFeatureCoordinator], TextEntity):
+    """Reads and sets where a forward sends calls."""
+
+    entity_description: VtxDestinationEntityDescription
+
+    def __init__(
+        self,
+        coordinator: VtxFeatureCoordinator,
+        entry: VtxConfigEntry,
+        line: LineConfig,
+        description: VtxDestinationEntityDescription,
+    ) -> None:
+        """Initialise."""
+        super().__init__(coordinator, entry, line, description.key)
+        self.entity_description = description
+
+    @property
+    def _feature(self) -> Feature | None:
+        return self.coordinator.feature(self.line.user_id, self.entity_description.feature)
+
+    @property
+    def available(self) -> bool:
+        """Available while the forward and its data block are known."""
+        feature = self._feature
+        return super().available and feature is not None and feature.forward is not None
+
+    @property
+    def native_value(self) -> str | None:
+        """The forward's destination."""
+        feature = self._feature
+        forward = feature.forward if feature is not None else None
+        return forward.destination_uri if forward is not None else None
+
+    async def async_set_value(self, value: str) -> None:
+        """Set the destination (a phone number or a SIP URI); the forward's status stays."""
+        destination = normalize_destination(value)
+        if destination is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_destination",
+                translation_placeholders={"destination": value},
+            )
+        await self.coordinator.async_write_feature(
+            self.line.user_id, self.entity_description.feature, lambda feature: feature.with_destination(destination)
+        )
