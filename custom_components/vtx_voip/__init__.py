@@ -8,8 +8,9 @@ from homeassistant.components import webhook
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
 
 from .api import VtxAuthenticationError, VtxClient, VtxError
 from .calls import CallTracker
@@ -27,9 +28,27 @@ from .const import (
 )
 from .coordinator import LineConfig, VtxConfigEntry, VtxFeatureCoordinator, VtxPresenceCoordinator, VtxRuntimeData
 from .entity import account_device_info
+from .lines import LineManager
+from .linestore import LineStore
 from .push import PushManager, async_remove_subscriptions
+from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR, Platform.SWITCH, Platform.TEXT]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TEXT,
+]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions."""
+    async_setup_services(hass)
+    return True
 
 
 def _lines(entry: VtxConfigEntry) -> dict[int, LineConfig]:
@@ -81,6 +100,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
     calls = CallTracker(hass, entry.entry_id, lines)
     await calls.async_load()
     entry.runtime_data.calls = calls
+    store = LineStore(hass, entry.entry_id)
+    await store.async_load()
+    manager = LineManager(hass, features, store)
+    entry.runtime_data.manager = manager
+    await manager.async_start()
+    entry.async_on_unload(manager.async_stop)
 
     account = dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **account_device_info(entry))
     entry.runtime_data.account_device_id = account.id
@@ -107,6 +132,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool
         await runtime.push.async_stop()
     if runtime.calls is not None:
         await runtime.calls.async_save()
+    if runtime.manager is not None:
+        await runtime.manager.store.async_save()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
@@ -115,3 +142,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> None
     if webhook_id := entry.data.get(CONF_WEBHOOK_ID):
         await async_remove_subscriptions(hass, _client(hass, entry), webhook_id)
     await CallTracker(hass, entry.entry_id, {}).async_remove()
+    await LineStore(hass, entry.entry_id).async_remove()

@@ -29,6 +29,7 @@ from .const import DOMAIN, LOGGER
 
 if TYPE_CHECKING:
     from .calls import CallTracker
+    from .lines import LineManager
     from .push import PushManager
 
 
@@ -52,6 +53,7 @@ class VtxRuntimeData:
     presence: VtxPresenceCoordinator
     account_device_id: str = ""
     calls: CallTracker | None = field(default=None)
+    manager: LineManager | None = field(default=None)
     push: PushManager | None = field(default=None)
 
 

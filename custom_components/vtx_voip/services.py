@@ -1,0 +1,206 @@
+"""Actions of the VTX VoIP integration: forwards, check-out reset, call history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
+from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
+from homeassistant.util import dt as dt_util
+import probatio as vol
+
+from .api import CallLog, VtxError
+from .calls import CallEventType, call_event_type
+from .const import DOMAIN, FORWARD_FEATURES
+from .coordinator import LineConfig, VtxConfigEntry
+from .lines import LineManager
+
+SERVICE_SET_CALL_FORWARD: Final = "set_call_forward"
+SERVICE_RESET_LINE: Final = "reset_line"
+SERVICE_SAVE_BASELINE: Final = "save_baseline"
+SERVICE_GET_CALL_HISTORY: Final = "get_call_history"
+
+ATTR_FORWARD: Final = "forward"
+ATTR_DESTINATION: Final = "destination"
+ATTR_ENABLED: Final = "enabled"
+ATTR_UNTIL: Final = "until"
+ATTR_START: Final = "start"
+ATTR_END: Final = "end"
+
+_TARGET: Final[dict[Any, Any]] = cv.TARGET_SERVICE_FIELDS
+
+SET_CALL_FORWARD_SCHEMA: Final = vol.Schema(
+    {
+        **_TARGET,
+        vol.Required(ATTR_FORWARD): vol.In(list(FORWARD_FEATURES)),
+        vol.Optional(ATTR_DESTINATION): vol.All(cv.string, vol.Length(min=1, max=255)),
+        vol.Optional(ATTR_ENABLED, default=True): cv.boolean,
+        vol.Optional(ATTR_UNTIL): cv.datetime,
+    }
+)
+LINE_SCHEMA: Final = vol.Schema(_TARGET)
+CALL_HISTORY_SCHEMA: Final = vol.Schema(
+    {
+        **_TARGET,
+        vol.Required(ATTR_START): cv.datetime,
+        vol.Optional(ATTR_END): cv.datetime,
+    }
+)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return dt_util.as_utc(value if value.tzinfo else value.replace(tzinfo=dt_util.get_default_time_zone()))
+
+
+def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfigEntry, LineConfig]]:
+    """Resolve the action's target (devices, entities, areas...) to loaded lines."""
+    selected = async_extract_referenced_entity_ids(hass, TargetSelection(call.data), primary_entities_only=False)
+    ent_reg = er.async_get(hass)
+    dev_reg = dr.async_get(hass)
+    device_ids = set(selected.referenced_devices)
+    for entity_id in selected.referenced | selected.indirectly_referenced:
+        if (entity := ent_reg.async_get(entity_id)) is not None and entity.device_id:
+            device_ids.add(entity.device_id)
+    user_ids: set[int] = set()
+    for device_id in device_ids:
+        if (device := dev_reg.async_get(device_id)) is None:
+            continue
+        for domain, identifier in device.identifiers:
+            if domain == DOMAIN and identifier.isdigit():
+                user_ids.add(int(identifier))
+    found: list[tuple[VtxConfigEntry, LineConfig]] = []
+    entries: list[VtxConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    for entry in entries:
+        found.extend((entry, line) for user_id, line in entry.runtime_data.lines.items() if user_id in user_ids)
+    if not found:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_lines_targeted")
+    return sorted(found, key=lambda item: item[1].user_id)
+
+
+def _manager(entry: VtxConfigEntry) -> LineManager:
+    manager = entry.runtime_data.manager
+    if manager is None or entry.state is not ConfigEntryState.LOADED:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="entry_not_loaded")
+    return manager
+
+
+async def _async_set_call_forward(call: ServiceCall) -> ServiceResponse:
+    until = call.data.get(ATTR_UNTIL)
+    results = [
+        await _manager(entry).async_set_forward(
+            line,
+            call.data[ATTR_FORWARD],
+            enabled=call.data[ATTR_ENABLED],
+            destination=call.data.get(ATTR_DESTINATION),
+            until=_as_utc(until) if until is not None else None,
+        )
+        for entry, line in _target_lines(call.hass, call)
+    ]
+    response: dict[str, Any] = {"lines": results}
+    return response
+
+
+async def _async_reset_line(call: ServiceCall) -> ServiceResponse:
+    results = []
+    for entry, line in _target_lines(call.hass, call):
+        changes = await _manager(entry).async_reset(line)
+        results.append({"line": line.name, "user_id": line.user_id, "changes": changes})
+    response: dict[str, Any] = {"lines": results}
+    return response
+
+
+async def _async_save_baseline(call: ServiceCall) -> ServiceResponse:
+    results = [
+        {"line": line.name, "user_id": line.user_id, "features": _manager(entry).save_baseline(line)}
+        for entry, line in _target_lines(call.hass, call)
+    ]
+    response: dict[str, Any] = {"lines": results}
+    return response
+
+
+def _call_summary(call: CallLog) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": call_event_type(call).value,
+        "start": call.call_start.isoformat() if call.call_start else None,
+        "duration": call.duration,
+        "number": call.call_party_number,
+        "dialled_number": call.call_party_dial_number,
+        "direction": call.direction,
+        "status": call.status,
+    }
+
+
+async def _async_get_call_history(call: ServiceCall) -> ServiceResponse:
+    start = _as_utc(call.data[ATTR_START])
+    end = _as_utc(call.data[ATTR_END]) if ATTR_END in call.data else dt_util.utcnow()
+    if end <= start:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
+    lines: list[dict[str, Any]] = []
+    for entry, line in _target_lines(call.hass, call):
+        try:
+            history = await entry.runtime_data.client.get_all_call_history(line.user_id, start=start, end=end)
+        except VtxError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="history_failed",
+                translation_placeholders={"line": line.name, "error": str(err)},
+            ) from err
+        calls = sorted(
+            (item for item in history if item.call_start is None or start <= item.call_start <= end),
+            key=lambda item: item.call_start or start,
+        )
+        types = [call_event_type(item) for item in calls]
+        lines.append(
+            {
+                "line": line.name,
+                "user_id": line.user_id,
+                "calls": [_call_summary(item) for item in calls],
+                "totals": {
+                    "calls": len(calls),
+                    "incoming": types.count(CallEventType.INCOMING),
+                    "outgoing": types.count(CallEventType.OUTGOING),
+                    "missed": types.count(CallEventType.MISSED),
+                    "outgoing_duration": sum(
+                        item.duration for item, kind in zip(calls, types, strict=True) if kind is CallEventType.OUTGOING
+                    ),
+                    "incoming_duration": sum(
+                        item.duration for item, kind in zip(calls, types, strict=True) if kind is CallEventType.INCOMING
+                    ),
+                },
+            }
+        )
+    response: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "lines": lines}
+    return response
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions (once, in ``async_setup``)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_CALL_FORWARD,
+        _async_set_call_forward,
+        schema=SET_CALL_FORWARD_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_RESET_LINE, _async_reset_line, schema=LINE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SAVE_BASELINE,
+        _async_save_baseline,
+        schema=LINE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_CALL_HISTORY,
+        _async_get_call_history,
+        schema=CALL_HISTORY_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
