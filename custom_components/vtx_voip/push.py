@@ -17,8 +17,8 @@ import json
 from typing import Any, Final
 
 from aiohttp import web
-from homeassistant.components import cloud, webhook
-from homeassistant.const import METH_POST
+from aiohttp.hdrs import METH_POST
+from homeassistant.components import webhook
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -206,11 +206,15 @@ class PushManager:
         path = webhook.async_generate_path(self.webhook_id)
         if base := (self.entry.options.get(CONF_PUSH_BASE_URL) or "").strip():
             return base.rstrip("/") + path, "option"
-        if "cloud" in self.hass.config.components and cloud.async_active_subscription(self.hass):
-            try:
-                return await cloud.async_get_or_create_cloudhook(self.hass, self.webhook_id), "cloudhook"
-            except cloud.CloudNotAvailable as err:
-                LOGGER.debug("No cloudhook: %s", err)
+        if "cloud" in self.hass.config.components:
+            # Imported only once loaded: the cloud component pulls heavy dependencies.
+            from homeassistant.components import cloud  # noqa: PLC0415
+
+            if cloud.async_active_subscription(self.hass):
+                try:
+                    return await cloud.async_get_or_create_cloudhook(self.hass, self.webhook_id), "cloudhook"
+                except cloud.CloudNotAvailable as err:
+                    LOGGER.debug("No cloudhook: %s", err)
         try:
             base = get_url(self.hass, allow_internal=False, allow_cloud=False, prefer_external=True)
         except NoURLAvailableError:
@@ -410,6 +414,8 @@ async def async_remove_subscriptions(hass: HomeAssistant, client: VtxClient, web
     except VtxError as err:
         LOGGER.warning("Could not delete the push subscriptions of a removed entry: %s", err)
     if "cloud" in hass.config.components:
+        from homeassistant.components import cloud  # noqa: PLC0415
+
         try:
             await cloud.async_delete_cloudhook(hass, webhook_id)
         except (cloud.CloudNotAvailable, ValueError) as err:

@@ -1,0 +1,264 @@
+"""Push deliveries: each change POSTed, in the wiki's shape, to every matching subscription.
+
+Deliveries run in background tasks (one ordered queue per notification URL), never inside
+the request that caused them. Faults: delay, duplicate, drop. A failing delivery is logged
+and never breaks the simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+import json
+import logging
+from typing import Any
+
+import aiohttp
+
+from .assumed import A
+from .clock import Clock, format_local_millis
+from .const import (
+    CHANGE_CREATED,
+    CHANGE_MODIFIED,
+    JSON_INDENT,
+    JSON_SEPARATORS,
+    PUSH_CONTENT_TYPE,
+    PUSH_TIMEOUT,
+    PUSH_USER_AGENT,
+)
+from .state import CallLogCreated, Change, FeatureChange, JsonDict, PresenceChange, SimulatorState
+
+_LOGGER = logging.getLogger(__name__)
+
+# Sends one delivery instead of an HTTP POST: (url, body, headers) -> HTTP status. Tests of
+# Home Assistant use it to hand pushes to ``hass_client`` (whose server does not listen).
+PushTransport = Callable[[str, bytes, Mapping[str, str]], Awaitable[int]]
+
+
+def event_of(change: Change, context: JsonDict) -> tuple[str, str, JsonDict]:
+    """Return (resourceType, payload key, event) of a change, in the wiki's shapes."""
+    event_time = format_local_millis(change.time)
+    if isinstance(change, FeatureChange):
+        event: JsonDict = {
+            "changeType": CHANGE_MODIFIED,
+            "feature": change.feature,
+            "previousValue": change.previous,
+            "eventTime": event_time,
+            "context": context,
+        }
+        return A.RESOURCE_FEATURE, A.PUSH_FEATURE_EVENTS_KEY, event
+    if isinstance(change, CallLogCreated):
+        event = {"changeType": CHANGE_CREATED, "callLog": change.call_log, "eventTime": event_time, "context": context}
+        return A.RESOURCE_CALL_LOG, A.PUSH_CALL_LOG_EVENTS_KEY, event
+    # INFERRED (A.PUSH_PRESENCE_EVENTS_KEY / A.PUSH_PRESENCE_OBJECT_KEY): by the pattern above.
+    event = {
+        "changeType": CHANGE_MODIFIED,
+        A.PUSH_PRESENCE_OBJECT_KEY: change.presence,
+        "eventTime": event_time,
+        "context": context,
+    }
+    return A.RESOURCE_PRESENCE, A.PUSH_PRESENCE_EVENTS_KEY, event
+
+
+def dumps(body: Any) -> str:
+    """JSON pretty-printed like the wiki (Jackson's default pretty printer)."""
+    return json.dumps(body, indent=JSON_INDENT, separators=JSON_SEPARATORS)
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One POST to a notification URL (or its drop), with its outcome."""
+
+    url: str
+    subscription_id: str
+    resource_type: str
+    body: JsonDict
+    queued: str
+    copy: int = 1
+    dropped: bool = False
+    done: bool = False
+    status: int | None = None
+    error: str | None = None
+
+    def to_json(self) -> JsonDict:
+        """Return the control API's JSON form."""
+        return {
+            "url": self.url,
+            "subscriptionId": self.subscription_id,
+            "resourceType": self.resource_type,
+            "queued": self.queued,
+            "copy": self.copy,
+            "dropped": self.dropped,
+            "done": self.done,
+            "status": self.status,
+            "error": self.error,
+            "body": self.body,
+        }
+
+
+@dataclass(slots=True)
+class PushFaults:
+    """Fault injection on deliveries."""
+
+    delay: float = 0.0
+    duplicate: bool = False
+    drop_count: int = 0
+    drop_all: bool = False
+
+    def to_json(self) -> JsonDict:
+        """Return the control API's JSON form."""
+        return {"delay": self.delay, "duplicate": self.duplicate, "drop": "all" if self.drop_all else self.drop_count}
+
+
+@dataclass(frozen=True, slots=True)
+class _Worker:
+    queue: asyncio.Queue[Delivery]
+    task: asyncio.Task[None]
+
+
+class PushDispatcher:
+    """Turns state changes into deliveries; a listener of ``SimulatorState``."""
+
+    def __init__(self, clock: Clock, timeout: float = PUSH_TIMEOUT, transport: PushTransport | None = None) -> None:
+        """Initialise (``start`` opens the HTTP session); ``transport`` replaces HTTP."""
+        self.clock = clock
+        self.timeout = timeout
+        self.transport = transport
+        self.faults = PushFaults()
+        self.deliveries: list[Delivery] = []
+        self._state: SimulatorState | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._workers: dict[str, _Worker] = {}
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._changed = asyncio.Event()
+
+    def attach(self, state: SimulatorState) -> None:
+        """Listen to a state's changes (replacing a previous state)."""
+        if self._state is not None and self.on_change in self._state.listeners:
+            self._state.listeners.remove(self.on_change)
+        self._state = state
+        state.listeners.append(self.on_change)
+
+    async def start(self) -> None:
+        """Open the HTTP session."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+
+    async def stop(self) -> None:
+        """Cancel pending deliveries and close the session."""
+        workers = list(self._workers.values())
+        self._workers.clear()
+        for worker in workers:
+            worker.task.cancel()
+        await asyncio.gather(*(worker.task for worker in workers), return_exceptions=True)
+        self._pending = 0
+        self._idle.set()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def running(self) -> bool:
+        """Whether deliveries are sent."""
+        return self._session is not None
+
+    def on_change(self, change: Change) -> None:
+        """Queue one delivery per matching subscription (called by the state)."""
+        state = self._state
+        if state is None or (isinstance(change, PresenceChange) and not state.presence_push_enabled):
+            return
+        resource_type, key, event = event_of(change, state.context(change.user_id))
+        feat_name = change.feature["featName"] if isinstance(change, FeatureChange) else None
+        for sub in state.matching_subscriptions(resource_type, change.user_id, feat_name):
+            body = {"subscriptionId": sub.id, key: [event]}
+            copies = 2 if self.faults.duplicate else 1
+            dropped = self._take_drop()
+            for copy_no in range(1, copies + 1):
+                delivery = Delivery(
+                    sub.notification_url, sub.id, resource_type, body, format_local_millis(self.clock.now()), copy_no
+                )
+                delivery.dropped = dropped
+                self._queue(delivery)
+
+    def _take_drop(self) -> bool:
+        if self.faults.drop_all:
+            return True
+        if self.faults.drop_count > 0:
+            self.faults.drop_count -= 1
+            return True
+        return False
+
+    def _queue(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)
+        if delivery.dropped:
+            delivery.done = True
+            self._notify()
+            return
+        if not self.running:
+            delivery.done = True
+            delivery.error = "simulator not running"
+            self._notify()
+            return
+        worker = self._workers.get(delivery.url)
+        if worker is None:
+            queue: asyncio.Queue[Delivery] = asyncio.Queue()
+            task = asyncio.get_running_loop().create_task(self._run(queue), name=f"vtx_simulator push {delivery.url}")
+            worker = self._workers[delivery.url] = _Worker(queue, task)
+        self._pending += 1
+        self._idle.clear()
+        worker.queue.put_nowait(delivery)
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _run(self, queue: asyncio.Queue[Delivery]) -> None:
+        while True:
+            delivery = await queue.get()
+            try:
+                await self._deliver(delivery)
+            finally:
+                delivery.done = True
+                self._pending -= 1
+                if self._pending <= 0:
+                    self._pending = 0
+                    self._idle.set()
+                self._notify()
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        if self.faults.delay > 0:
+            await asyncio.sleep(self.faults.delay)
+        headers = {"Content-Type": PUSH_CONTENT_TYPE, "User-Agent": PUSH_USER_AGENT, "Accept": "*/*"}
+        data = dumps(delivery.body).encode()
+        try:
+            async with asyncio.timeout(self.timeout):
+                delivery.status = await self._send(delivery.url, data, headers)
+        except Exception as err:  # a failing receiver never breaks the simulator
+            delivery.error = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            _LOGGER.debug("Push to %s failed", delivery.url, exc_info=True)
+
+    async def _send(self, url: str, data: bytes, headers: Mapping[str, str]) -> int:
+        if self.transport is not None:
+            return await self.transport(url, data, headers)
+        if self._session is None:  # pragma: no cover - stopped while waiting
+            raise RuntimeError("simulator stopped")
+        async with self._session.post(url, data=data, headers=headers, allow_redirects=False) as response:
+            await response.read()
+            return response.status
+
+    async def wait_idle(self, within: float = 5.0) -> None:
+        """Wait until every queued delivery is done (``TimeoutError`` after ``within`` seconds)."""
+        async with asyncio.timeout(within):
+            await self._idle.wait()
+
+    async def wait_for(self, count: int, within: float = 5.0) -> list[Delivery]:
+        """Wait until at least ``count`` deliveries are done; return the done ones."""
+        async with asyncio.timeout(within):
+            while True:
+                done = [delivery for delivery in self.deliveries if delivery.done]
+                if len(done) >= count:
+                    return done
+                await self._changed.wait()

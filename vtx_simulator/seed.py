@@ -1,0 +1,184 @@
+"""Generator of ``data/default.json``, the simulator's default seed.
+
+Run ``python -m vtx_simulator.seed`` to rewrite the file (a test checks it is up to date).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import sys
+from typing import Any, Final
+
+from .assumed import A
+from .const import DEFAULT_DATA_PATH, FEATURE_DND
+
+# FOUND: the server-info example of the wiki, verbatim.
+SERVER_INFO: Final[dict[str, Any]] = {
+    "buildCustomer": "Release",
+    "buildVersion": "7.7.2.12",
+    "buildNumber": "1",
+    "buildDate": "2024-05-28T17:21:44+0200",
+    "bulkLimitCommon": 100,
+    "bulkLimitAddUser": 100,
+    "bulkLimitAddAddressBookEntry": 1000,
+}
+# FOUND: the customer of the wiki's user table and CDR push example.
+SERVICE_PROVIDER: Final = {"id": 2, "name": "vtx.sp"}
+ENTERPRISE: Final = {"id": 16317, "name": "291908.bus.ent"}
+SITE: Final = {"id": 16321, "name": "s1.291908.bus.ipvoip.ch"}
+# FOUND: the wiki's table of userIds, loginNames and numbers. The names are ours.
+LINES: Final = (
+    (176125, "+41225662194", "Reception"),
+    (176129, "+41225662195", "Room 101"),
+    (176133, "+41225662196", "Room 102"),
+    (176137, "+41225662197", "Office"),
+)
+LOGIN_DOMAIN: Final = "m.ipvoip.ch"
+# FOUND: the 19 featNames of the wiki's listing, in its order.
+FEATURE_NAMES: Final = (
+    "CALLING_LINE_IDENTIFICATION_RESTRICTION",
+    "PARALLEL_RINGING",
+    "PRESENCE",
+    "CALL_TRANSFER",
+    "AD_HOC_CONFERENCING",
+    "LOCK_CODE",
+    "CALL_FORWARD_BUSY",
+    "MUSIC_ON_HOLD",
+    "PHONE_BOOK_LOOKUP",
+    "PICKUP_CALL",
+    "CENTRAL_DND",
+    "CALL_HOLD",
+    "CALL_WAITING",
+    "CALL_FORWARD_TIMEOUT",
+    "CALL_FORWARD_NOT_REACHABLE",
+    "FORWARDED_CALL_REJECTION",
+    "CALL_FORWARD_UNREGISTERED",
+    "EARLY_MEDIA",
+    "CALL_FORWARD_UNCONDITIONAL",
+)
+# FOUND: the wiki's ids grow by 5 in this order (2897999 CLIR ... 2898089 CENTRAL_DND).
+ID_ORDER: Final = (
+    "CALLING_LINE_IDENTIFICATION_RESTRICTION",
+    "CALL_FORWARD_BUSY",
+    "CALL_FORWARD_NOT_REACHABLE",
+    "CALL_FORWARD_UNCONDITIONAL",
+    "PARALLEL_RINGING",
+    "EARLY_MEDIA",
+    "FORWARDED_CALL_REJECTION",
+    "CALL_TRANSFER",
+    "CALL_HOLD",
+    "CALL_WAITING",
+    "MUSIC_ON_HOLD",
+    "CALL_FORWARD_UNREGISTERED",
+    "CALL_FORWARD_TIMEOUT",
+    "PHONE_BOOK_LOOKUP",
+    "AD_HOC_CONFERENCING",
+    "PICKUP_CALL",
+    "PRESENCE",
+    "LOCK_CODE",
+    "CENTRAL_DND",
+)
+FIRST_FEATURE_ID: Final = 2_871_004
+ID_STEP: Final = 5
+ACTIVE_BY_DEFAULT: Final = frozenset({"CALL_WAITING", "CALL_HOLD", "CALL_TRANSFER", "PRESENCE"})
+FORWARD_NAMES: Final = (
+    "CALL_FORWARD_UNCONDITIONAL",
+    "CALL_FORWARD_BUSY",
+    "CALL_FORWARD_TIMEOUT",
+    "CALL_FORWARD_NOT_REACHABLE",
+    "CALL_FORWARD_UNREGISTERED",
+)
+FORWARD_TIMEOUT_SECONDS: Final = 20
+
+
+def _national(number: str) -> str:
+    return "0" + number[3:] if number.startswith("+41") else number
+
+
+def feature_data(feat_name: str, number: str, reception: str) -> dict[str, Any] | None:
+    """Return a plausible data block of a feature, or ``None`` when it has none."""
+    if feat_name == FEATURE_DND:
+        # FOUND: the wiki's CENTRAL_DND example.
+        return {"condition": "ALWAYS", "mode": "USER"}
+    if feat_name in FORWARD_NAMES:
+        # FOUND for CALL_FORWARD_UNCONDITIONAL; the other forwards by A.feature_data_key's rule.
+        target = "0225117902" if feat_name == "CALL_FORWARD_UNCONDITIONAL" else _national(reception)
+        if target == _national(number):
+            target = "0225117902"
+        block: dict[str, Any] = {
+            "type": A.feature_data_type(feat_name),
+            "colpAllowed": True,
+            "destinationUri": f"{target}@{SITE['name']}",
+            "destinationUriRepetition": 0,
+            "condition": "ALWAYS",
+        }
+        if feat_name == "CALL_FORWARD_TIMEOUT":
+            block["timeout"] = FORWARD_TIMEOUT_SECONDS
+        return block
+    if feat_name == "CALLING_LINE_IDENTIFICATION_RESTRICTION":
+        return {"condition": "ALWAYS"}
+    if feat_name == "PARALLEL_RINGING":
+        return {"destinationUris": [], "condition": "ALWAYS"}
+    return None
+
+
+def build_feature(feature_id: int, feat_name: str, user_id: int, number: str, reception: str) -> dict[str, Any]:
+    """Return one feature in the wiki's shape."""
+    feature: dict[str, Any] = {
+        "id": feature_id,
+        "featName": feat_name,
+        "userId": user_id,
+        "status": A.STATUS_ACTIVE if feat_name in ACTIVE_BY_DEFAULT else A.STATUS_INACTIVE,
+        "overridingUserFeature": False,
+        "timeTableActive": False,
+        "level": "USER",
+    }
+    data = feature_data(feat_name, number, reception)
+    if data is not None:
+        feature[A.feature_data_key(feat_name)] = data
+    return feature
+
+
+def build_default_data() -> dict[str, Any]:
+    """Return the default seed."""
+    reception = LINES[0][1]
+    lines = []
+    for index, (user_id, number, name) in enumerate(LINES):
+        base = FIRST_FEATURE_ID + index * ID_STEP * len(ID_ORDER)
+        ids = {feat_name: base + rank * ID_STEP for rank, feat_name in enumerate(ID_ORDER)}
+        lines.append(
+            {
+                "userId": user_id,
+                "loginName": f"{number}@{LOGIN_DOMAIN}",
+                "phoneNumber": number,
+                "name": name,
+                "features": [
+                    build_feature(ids[feat_name], feat_name, user_id, number, reception) for feat_name in FEATURE_NAMES
+                ],
+            }
+        )
+    return {
+        "server": dict(SERVER_INFO),
+        "serviceProvider": dict(SERVICE_PROVIDER),
+        "enterprise": dict(ENTERPRISE),
+        "site": dict(SITE),
+        "lines": lines,
+    }
+
+
+def dump(data: dict[str, Any]) -> str:
+    """Serialise a seed the way the committed file is written."""
+    return json.dumps(data, indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the default seed to the given path (default: the bundled file)."""
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else DEFAULT_DATA_PATH
+    path.write_text(dump(build_default_data()), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
