@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.vtx_voip.const import DOMAIN
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
