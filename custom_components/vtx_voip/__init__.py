@@ -109,6 +109,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
 
     account = dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **account_device_info(entry))
     entry.runtime_data.account_device_id = account.id
+    _async_remove_stale_devices(hass, entry, lines)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
     push = PushManager(hass, entry, client, features, presence, calls)
@@ -118,6 +119,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
     entry.async_create_background_task(hass, calls.async_backfill(client), f"{DOMAIN} call backfill")
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return True
+
+
+def _async_remove_stale_devices(hass: HomeAssistant, entry: VtxConfigEntry, lines: dict[int, LineConfig]) -> None:
+    """Remove the devices (and so the entities) of lines the entry no longer has.
+
+    A removed sub-entry takes its devices along, but a line given another userId keeps its
+    sub-entry: its old device would stay behind.
+    """
+    registry = dr.async_get(hass)
+    wanted = {(DOMAIN, entry.entry_id)} | {(DOMAIN, str(user_id)) for user_id in lines}
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not device.identifiers & wanted:
+            registry.async_remove_device(device.id)
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> None:

@@ -59,6 +59,7 @@ class VtxPushBinarySensor(BinarySensorEntity):
 
     async def async_added_to_hass(self) -> None:
         """Follow push health."""
+        await super().async_added_to_hass()
         self.async_on_remove(
             async_dispatcher_connect(self.hass, signal_push(self._entry.entry_id), self.async_write_ha_state)
         )

@@ -1,13 +1,14 @@
 """Finished calls: each call log handled once, events fired, billing totals kept.
 
 A call log reaches us by push (``callLogEvents``) or, after downtime or while push is
-down, from the call history. Either way each id is handled once: the ids recently seen
-are persisted, so a duplicate delivery or a restart does not count a call twice.
+down, from the call history. Either way each id is handled once: the ids seen are
+persisted for as long as a history read can return them again (the read window is at
+most ``BACKFILL_MAX_AGE`` plus ``BACKFILL_OVERLAP``), so neither a duplicate delivery nor
+a restart counts a call twice.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,12 +25,18 @@ from .coordinator import LineConfig
 
 EVENT_CALL: Final = f"{DOMAIN}_call"
 STORAGE_VERSION: Final = 1
-SEEN_IDS_KEPT: Final = 2000
 SAVE_DELAY: Final = 5
 # How far back the history is read after downtime, at most.
 BACKFILL_MAX_AGE: Final = timedelta(days=7)
-# Overlap of successive history reads, for calls logged a little late.
-BACKFILL_OVERLAP: Final = timedelta(minutes=10)
+# Overlap of successive history reads. A call is logged when it ends but filed under its
+# start (``callStart``): a call that began before the last read and ended after it is only
+# found if the next read reaches back that far.
+BACKFILL_OVERLAP: Final = timedelta(hours=2)
+# Ids are kept while a history read may return them again (plus a day of margin).
+SEEN_MAX_AGE: Final = BACKFILL_MAX_AGE + BACKFILL_OVERLAP + timedelta(days=1)
+# A bound on memory and storage whatever the call volume (the oldest go first).
+SEEN_IDS_KEPT: Final = 50_000
+SEEN_PRUNE_SLACK: Final = 1000
 
 
 class CallEventType(StrEnum):
@@ -55,7 +62,8 @@ def signal_call(entry_id: str) -> str:
 
 
 class _Stored(TypedDict):
-    seen: list[str]
+    # [call id, when handled as a POSIX timestamp]; plain ids are read too (taken as now).
+    seen: list[Any]
     last_check: str | None
     outgoing_seconds: dict[str, int]
     last_call: dict[str, str]
@@ -70,8 +78,9 @@ class CallTracker:
         self.entry_id = entry_id
         self.lines = lines
         self._store: Store[_Stored] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.calls")
-        self._seen: deque[str] = deque(maxlen=SEEN_IDS_KEPT)
-        self._seen_set: set[str] = set()
+        # Call id -> when it was handled (POSIX timestamp).
+        self._seen: dict[str, float] = {}
+        self._backfilling = False
         self.last_check: datetime | None = None
         self.outgoing_seconds: dict[int, int] = {}
         self.last_call: dict[int, datetime] = {}
@@ -81,8 +90,13 @@ class CallTracker:
         stored = await self._store.async_load()
         if not stored:
             return
-        for call_id in stored.get("seen", [])[-SEEN_IDS_KEPT:]:
-            self._remember(str(call_id))
+        now = dt_util.utcnow().timestamp()
+        for item in stored.get("seen", []):
+            if isinstance(item, list) and len(item) == 2 and isinstance(item[1], (int, float)):
+                self._seen[str(item[0])] = float(item[1])
+            elif isinstance(item, (str, int)):
+                self._seen[str(item)] = now
+        self._prune()
         self.last_check = dt_util.parse_datetime(stored.get("last_check") or "")
         self.outgoing_seconds = {
             int(user_id): int(seconds) for user_id, seconds in stored.get("outgoing_seconds", {}).items()
@@ -93,15 +107,16 @@ class CallTracker:
             if (parsed := dt_util.parse_datetime(value)) is not None
         }
 
-    def _remember(self, call_id: str) -> None:
-        if len(self._seen) == self._seen.maxlen:
-            self._seen_set.discard(self._seen[0])
-        self._seen.append(call_id)
-        self._seen_set.add(call_id)
+    def _prune(self) -> None:
+        """Forget ids no history read can return any more; keep at most SEEN_IDS_KEPT."""
+        oldest = (dt_util.utcnow() - SEEN_MAX_AGE).timestamp()
+        kept = sorted(((start, call_id) for call_id, start in self._seen.items() if start >= oldest))
+        self._seen = {call_id: start for start, call_id in kept[-SEEN_IDS_KEPT:]}
 
     def _data_to_save(self) -> _Stored:
+        self._prune()
         return {
-            "seen": list(self._seen),
+            "seen": [[call_id, start] for call_id, start in self._seen.items()],
             "last_check": self.last_check.isoformat() if self.last_check else None,
             "outgoing_seconds": {str(k): v for k, v in self.outgoing_seconds.items()},
             "last_call": {str(k): v.isoformat() for k, v in self.last_call.items()},
@@ -111,13 +126,18 @@ class CallTracker:
     def async_handle(self, call: CallLog) -> bool:
         """Handle one call log; return False when it was seen before or is not ours."""
         line = self.lines.get(call.user_id)
-        if line is None or call.id in self._seen_set:
+        if line is None or call.id in self._seen:
             return False
-        self._remember(call.id)
+        now = dt_util.utcnow()
+        start = call.call_start or now
+        # Kept counting from when it was handled: a history read can only return it while
+        # its window reaches back to the call's start, which is earlier.
+        self._seen[call.id] = now.timestamp()
+        if len(self._seen) > SEEN_IDS_KEPT + SEEN_PRUNE_SLACK:
+            self._prune()
         event_type = call_event_type(call)
         if event_type is CallEventType.OUTGOING:
             self.outgoing_seconds[call.user_id] = self.outgoing_seconds.get(call.user_id, 0) + call.duration
-        start = call.call_start or dt_util.utcnow()
         if call.user_id not in self.last_call or start >= self.last_call[call.user_id]:
             self.last_call[call.user_id] = start
         self.hass.bus.async_fire(
@@ -147,7 +167,19 @@ class CallTracker:
         return sum(self.async_handle(call) for call in ordered)
 
     async def async_backfill(self, client: VtxClient) -> int:
-        """Read each line's history since the last check and handle calls not seen yet."""
+        """Read each line's history since the last check and handle calls not seen yet.
+
+        A read already running makes this one a no-op.
+        """
+        if self._backfilling:
+            return 0
+        self._backfilling = True
+        try:
+            return await self._async_backfill(client)
+        finally:
+            self._backfilling = False
+
+    async def _async_backfill(self, client: VtxClient) -> int:
         now = dt_util.utcnow()
         if self.last_check is None:
             # First run: calls from before the integration existed are not news.

@@ -98,6 +98,9 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self.last_poll: datetime | None = None
         # Told after each successful poll whether it found data that push did not bring.
         self.reconcile_listener: Callable[[bool], None] | None = None
+        # Set by a poll after which the entities must be told although the base class sees
+        # equal data (see ``_async_refresh_finished``).
+        self._notify_anyway = False
 
     def _differs(self, old: T, new: T) -> bool:
         """Whether polled data differs from the data held."""
@@ -116,6 +119,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         return self.last_update_success and user_id not in self.failed_lines and user_id in (self.data or {})
 
     async def _async_update_data(self) -> dict[int, T]:
+        previous = self.data
         started = dt_util.utcnow()
         user_ids = list(self.lines)
         results = await asyncio.gather(*(self._fetch_guarded(uid) for uid in user_ids), return_exceptions=True)
@@ -163,12 +167,25 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
                 LOGGER.warning("Line %s: reading its %s failed: %s", user_id, self.resource, error)
         for user_id in self.failed_lines - errors.keys():
             LOGGER.info("Line %s: reading its %s works again", user_id, self.resource)
+        failed_changed = self.failed_lines != errors.keys()
         self.failed_lines = set(errors)
         self.last_poll = started
         if self.reconcile_listener is not None:
             self.reconcile_listener(changed)
         # Lines removed from the entry leave no data behind.
-        return {user_id: value for user_id, value in data.items() if user_id in self.lines}
+        result = {user_id: value for user_id, value in data.items() if user_id in self.lines}
+        # The base class tells the entities only when the data compare unequal (or success
+        # changed). Features compare without their JSON (a new destination compares equal)
+        # and which lines failed is not data: tell them here when it would not.
+        self._notify_anyway = (changed or failed_changed) and self.last_update_success and result == previous
+        return result
+
+    @callback
+    def _async_refresh_finished(self) -> None:
+        """Tell the entities of changes the base class cannot see (see above)."""
+        if self._notify_anyway:
+            self._notify_anyway = False
+            self.async_update_listeners()
 
     @callback
     def _async_store_line(self, user_id: int, value: T, stamp: datetime) -> None:

@@ -24,6 +24,9 @@ TO_REDACT = {
     "callPartyNumber",
     "callPartyDialNumber",
     "destinationUri",
+    "destinationUris",
+    "loginName",
+    "phoneNumber",
     "title",
 }
 

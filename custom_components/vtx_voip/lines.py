@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .api import Feature
+from .api import Feature, VtxAuthenticationError, VtxError
 from .api.assumptions import STATUS_ACTIVE, STATUS_INACTIVE
 from .const import DOMAIN, FORWARD_FEATURES, LOGGER
 from .coordinator import LineConfig, VtxFeatureCoordinator
 from .linestore import LineStore, Revert
 from .util import normalize_destination
+
+# A revert that failed (API down) is tried again after this long, until it works.
+REVERT_RETRY_DELAY: Final = timedelta(minutes=5)
 
 
 def _summary(feature: Feature | dict[str, Any]) -> dict[str, Any]:
@@ -26,6 +29,26 @@ def _summary(feature: Feature | dict[str, Any]) -> dict[str, Any]:
     if feature.forward is not None:
         result["destination"] = feature.forward.destination_uri
     return result
+
+
+def validate_forward(destination: str | None, until: datetime | None) -> str | None:
+    """Check the arguments of a forward; return the destination as the API takes it.
+
+    Raises a translated ``ServiceValidationError`` for a destination that is neither a
+    phone number nor a SIP address, and for an ``until`` that is not in the future.
+    """
+    target = None
+    if destination is not None:
+        target = normalize_destination(destination)
+        if target is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_destination",
+                translation_placeholders={"destination": destination},
+            )
+    if until is not None and until <= dt_util.utcnow():
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="until_in_past")
+    return target
 
 
 class LineManager:
@@ -39,13 +62,13 @@ class LineManager:
         self._timers: dict[tuple[int, str], Callable[[], None]] = {}
 
     async def async_start(self) -> None:
-        """Take the first baseline of new lines; schedule pending reverts."""
+        """Take the first baseline of new lines; schedule pending reverts (due ones at once)."""
         for user_id in self.features.lines:
             if user_id not in self.store.baselines and (data := (self.features.data or {}).get(user_id)):
                 self.store.set_baseline(user_id, data)
         for revert in list(self.store.reverts):
             if revert["user_id"] in self.features.lines:
-                self._schedule(revert)
+                self._schedule(revert, LineStore.revert_time(revert))
 
     @callback
     def async_stop(self) -> None:
@@ -54,31 +77,48 @@ class LineManager:
             cancel()
         self._timers.clear()
 
-    def _schedule(self, revert: Revert) -> None:
-        key = (revert["user_id"], revert["feature"])
-        if (cancel := self._timers.pop(key, None)) is not None:
+    def _cancel(self, user_id: int, feat_name: str) -> None:
+        if (cancel := self._timers.pop((user_id, feat_name), None)) is not None:
             cancel()
+
+    def _schedule(self, revert: Revert, when: datetime) -> None:
+        key = (revert["user_id"], revert["feature"])
+        self._cancel(*key)
 
         async def _fire(_now: datetime) -> None:
             self._timers.pop(key, None)
             await self._async_revert(revert)
 
-        self._timers[key] = async_track_point_in_utc_time(
-            self.hass, _fire, max(LineStore.revert_time(revert), dt_util.utcnow())
-        )
+        self._timers[key] = async_track_point_in_utc_time(self.hass, _fire, max(when, dt_util.utcnow()))
 
     async def _async_revert(self, revert: Revert) -> None:
+        """Put a forward back as it was before a ``set_call_forward`` with ``until``."""
+        user_id, feat_name = revert["user_id"], revert["feature"]
+        if self.features.line_available(user_id) and self.features.feature(user_id, feat_name) is None:
+            LOGGER.warning("Line %s no longer has %s: its timed forward is dropped", user_id, feat_name)
+            self.store.discard_revert(revert)
+            return
+
         def change(feature: Feature) -> Feature:
             if revert["destination"] and feature.forward is not None:
                 feature = feature.with_destination(revert["destination"])
             return feature.with_status(revert["status"] == STATUS_ACTIVE)
 
         try:
-            await self.features.async_write_feature(revert["user_id"], revert["feature"], change)
+            await self.features.async_write_feature(user_id, feat_name, change)
         except HomeAssistantError as err:
-            LOGGER.warning("Undoing the forward of line %s failed: %s", revert["user_id"], err)
+            LOGGER.warning(
+                "Undoing %s of line %s failed (%s); trying again in %s",
+                feat_name,
+                user_id,
+                err,
+                REVERT_RETRY_DELAY,
+            )
+            self._schedule(revert, dt_util.utcnow() + REVERT_RETRY_DELAY)
             return
-        self.store.pop_revert(revert["user_id"], revert["feature"])
+        # A new timed forward set while this one was being undone stays pending.
+        self.store.discard_revert(revert)
+        LOGGER.info("Line %s: %s put back as planned", user_id, feat_name)
 
     async def async_set_forward(
         self,
@@ -89,27 +129,22 @@ class LineManager:
         destination: str | None,
         until: datetime | None,
     ) -> dict[str, Any]:
-        """Set a forward; with ``until``, undo it by itself at that instant."""
+        """Set a forward; with ``until``, undo it by itself at that instant.
+
+        ``destination`` and ``until`` must have passed ``validate_forward``. When a timed
+        forward is already pending, ``until`` moves its end and the state it goes back to
+        stays the one from before the first change; without ``until``, the pending undo
+        is cancelled.
+        """
         feat_name = FORWARD_FEATURES[kind]
-        target = None
-        if destination is not None:
-            target = normalize_destination(destination)
-            if target is None:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="invalid_destination",
-                    translation_placeholders={"destination": destination},
-                )
-        if until is not None and until <= dt_util.utcnow():
-            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="until_in_past")
         before: dict[str, Any] = {}
 
         def change(feature: Feature) -> Feature:
             before.update(_summary(feature))
-            if target is not None:
-                feature = feature.with_destination(target)
+            if destination is not None:
+                feature = feature.with_destination(destination)
             if enabled and (feature.forward is None or not feature.forward.destination_uri):
-                raise HomeAssistantError(
+                raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="destination_missing",
                     translation_placeholders={"line": line.name},
@@ -118,26 +153,29 @@ class LineManager:
 
         answer = await self.features.async_write_feature(line.user_id, feat_name, change)
         if until is not None:
+            pending = self.store.get_revert(line.user_id, feat_name)
             revert: Revert = {
                 "user_id": line.user_id,
                 "feature": feat_name,
-                "at": until.isoformat(),
-                "status": before.get("status", STATUS_INACTIVE),
-                "destination": before.get("destination"),
+                "at": dt_util.as_utc(until).isoformat(),
+                "status": pending["status"] if pending else before.get("status", STATUS_INACTIVE),
+                "destination": pending["destination"] if pending else before.get("destination"),
             }
             self.store.add_revert(revert)
-            self._schedule(revert)
-        elif (cancel := self._timers.pop((line.user_id, feat_name), None)) is not None:
+            self._schedule(revert, until)
+        elif self.store.pop_revert(line.user_id, feat_name) is not None:
             # A new setting without ``until`` replaces a pending undo.
-            cancel()
-            self.store.pop_revert(line.user_id, feat_name)
-        return {
+            self._cancel(line.user_id, feat_name)
+        result: dict[str, Any] = {
             "line": line.name,
             "user_id": line.user_id,
             "feature": feat_name,
             "before": before,
             "after": _summary(answer),
         }
+        if until is not None:
+            result["until"] = dt_util.as_utc(until).isoformat()
+        return result
 
     def save_baseline(self, line: LineConfig) -> int:
         """Snapshot a line's current features as its baseline; return how many."""
@@ -151,8 +189,30 @@ class LineManager:
         self.store.set_baseline(line.user_id, data)
         return len(data)
 
+    async def _async_read_features(self, line: LineConfig) -> dict[str, Feature]:
+        """Read a line's features from the API (not the cache: a push may have been lost)."""
+        try:
+            fresh = await self.features.client.get_features(line.user_id)
+        except VtxAuthenticationError as err:
+            if self.features.config_entry is not None:
+                self.features.config_entry.async_start_reauth(self.hass)
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed") from err
+        except VtxError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="read_failed",
+                translation_placeholders={"line": line.name, "error": str(err)},
+            ) from err
+        for feature in fresh:
+            self.features.async_apply_feature(feature)
+        return {feature.name: feature for feature in fresh}
+
     async def async_reset(self, line: LineConfig) -> list[dict[str, Any]]:
-        """Write back every feature that differs from the baseline; return the changes."""
+        """Write back every feature that differs from the baseline; return the changes.
+
+        The line's pending timed forwards are cancelled: the baseline is what it goes
+        back to.
+        """
         baseline = self.store.baselines.get(line.user_id)
         if not baseline:
             raise HomeAssistantError(
@@ -160,9 +220,12 @@ class LineManager:
                 translation_key="no_baseline",
                 translation_placeholders={"line": line.name},
             )
+        current_features = await self._async_read_features(line)
+        for revert in self.store.pop_line_reverts(line.user_id):
+            self._cancel(revert["user_id"], revert["feature"])
         changes: list[dict[str, Any]] = []
         for feat_name, saved in baseline.items():
-            current = self.features.feature(line.user_id, feat_name)
+            current = current_features.get(feat_name)
             if current is None:
                 continue
             data_key = current.data_key
@@ -178,7 +241,4 @@ class LineManager:
 
             answer = await self.features.async_write_feature(line.user_id, feat_name, change)
             changes.append({"feature": feat_name, "before": _summary(current), "after": _summary(answer)})
-            self.store.pop_revert(line.user_id, feat_name)
-            if (cancel := self._timers.pop((line.user_id, feat_name), None)) is not None:
-                cancel()
         return changes

@@ -5,21 +5,27 @@ presence changes) to a notification URL. This module picks that URL (an explicit
 from the options, a Home Assistant Cloud cloudhook, or the external URL), keeps one
 subscription per resource type alive for the entry's lines, applies what arrives, and
 falls back to polling whenever push is not known to work.
+
+Health: push is *healthy* while a FEATURE subscription is held and no reconciliation poll
+has found a change that push should have brought. A poll that does find one declares push
+*stalled* (polling resumes, a repair issue is raised, and the subscriptions are checked at
+the API); the next push on the FEATURE subscription clears it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import datetime, timedelta
 from http import HTTPStatus
 import json
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 from aiohttp.hdrs import METH_POST
 from homeassistant.components import webhook
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
@@ -58,16 +64,30 @@ from .const import (
 )
 from .coordinator import VtxConfigEntry, VtxFeatureCoordinator, VtxPresenceCoordinator
 
+if TYPE_CHECKING:
+    from homeassistant.components.cloud import CloudConnectionState
+
 # Ask for a little less than the maximum, so clock skew never makes a request invalid.
 SUBSCRIPTION_LIFETIME: Final = SUBSCRIPTION_MAX_LIFETIME - timedelta(minutes=5)
-# Renew when a third of the lifetime is left (about a day): time for many retries.
+# Renew when a third of the lifetime is left (about a day): time for many retries. If the
+# API grants shorter lifetimes than asked, a third of what it granted.
 RENEW_BEFORE: Final = SUBSCRIPTION_MAX_LIFETIME / 3
+# Never renew more often than this, whatever the API grants.
+MIN_RENEW_DELAY: Final = timedelta(minutes=1)
+# After a failed create or renewal.
 RETRY_DELAY: Final = timedelta(minutes=5)
+# Calls: read from the history every minute while push does not bring them, and once an
+# hour while it does (a call push lost on the way is then late, never missing).
 CALL_FALLBACK_INTERVAL: Final = FEATURE_POLL_INTERVAL
+CALL_RECONCILE_INTERVAL: Final = timedelta(hours=1)
 MAX_BODY_BYTES: Final = 1024 * 1024
+_READ_CHUNK: Final = 64 * 1024
 ISSUE_NO_URL: Final = "no_push_url"
 ISSUE_STALLED: Final = "push_stalled"
 ISSUE_SUBSCRIBE_FAILED: Final = "subscribe_failed"
+URL_SOURCE_OPTION: Final = "option"
+URL_SOURCE_CLOUDHOOK: Final = "cloudhook"
+URL_SOURCE_EXTERNAL: Final = "external_url"
 
 # The envelope of a push body; entries are parsed tolerantly by the client's parser.
 NOTIFICATION_SCHEMA: Final = vol.Schema(
@@ -81,6 +101,10 @@ NOTIFICATION_SCHEMA: Final = vol.Schema(
 )
 
 
+class _BodyTooLarge(Exception):
+    """A push body over ``MAX_BODY_BYTES``."""
+
+
 def signal_push(entry_id: str) -> str:
     """Dispatcher signal sent when push health or the last push time changes."""
     return f"{DOMAIN}_{entry_id}_push"
@@ -88,6 +112,26 @@ def signal_push(entry_id: str) -> str:
 
 def _issue_id(entry: VtxConfigEntry, issue: str) -> str:
     return f"{issue}_{entry.entry_id}"
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """Read a request body, at most ``MAX_BODY_BYTES``.
+
+    Works for aiohttp requests and for the ``MockRequest`` of cloudhooks (which has no
+    ``content_length`` and hands out a new reader on each ``content`` access).
+    """
+    length = getattr(request, "content_length", None)
+    if length is not None and length > MAX_BODY_BYTES:
+        raise _BodyTooLarge
+    stream = request.content
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(_READ_CHUNK):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class PushManager:
@@ -113,6 +157,8 @@ class PushManager:
         self.notification_url: str | None = None
         self.url_source: str | None = None
         self.subscriptions: dict[str, Subscription] = {}
+        # When each subscription was created or last renewed (to pace renewals).
+        self._granted: dict[str, datetime] = {}
         # Every id this entry created in this run: pushes carrying them are accepted.
         self._known_ids: set[str] = set()
         self.presence_refused = False
@@ -120,8 +166,11 @@ class PushManager:
         self.last_push: datetime | None = None
         self.pushes_received = 0
         self.pushes_rejected = 0
+        self._subscribe_failure_logged = False
         self._timer: CALLBACK_TYPE | None = None
         self._unsubs: list[Callable[[], None]] = []
+        # Subscription work (create, renew, verify, delete) never interleaves.
+        self._lock = asyncio.Lock()
         self._stopped = False
 
     # --- state -----------------------------------------------------------------------
@@ -139,6 +188,11 @@ class PushManager:
     def presence_pushed(self) -> bool:
         """Whether presence changes are expected to arrive by push."""
         return self.healthy and RESOURCE_PRESENCE in self.subscriptions
+
+    @property
+    def calls_pushed(self) -> bool:
+        """Whether finished calls are expected to arrive by push."""
+        return self.healthy and RESOURCE_CALL_LOG in self.subscriptions
 
     @callback
     def _async_apply_cadence(self) -> None:
@@ -163,9 +217,17 @@ class PushManager:
                 self.hass, self._async_call_fallback, CALL_FALLBACK_INTERVAL, cancel_on_shutdown=True
             )
         )
+        self._unsubs.append(self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_core_config_updated))
+        if "cloud" in self.hass.config.components:
+            from homeassistant.components import cloud  # noqa: PLC0415
+
+            self._unsubs.append(cloud.async_listen_connection_change(self.hass, self._async_cloud_connection))
         self.features.reconcile_listener = self._async_reconciled
         self.notification_url, self.url_source = await self._async_notification_url()
         if self.notification_url is None:
+            LOGGER.warning(
+                "No URL for push notifications (no push base URL, cloud subscription or external URL); polling"
+            )
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
@@ -177,7 +239,10 @@ class PushManager:
             )
         else:
             ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry, ISSUE_NO_URL))
-            await self._async_subscribe_all()
+            async with self._lock:
+                await self._async_delete_leftovers()
+                failed = await self._async_ensure_subscriptions()
+                self._schedule_next(failed)
         self._async_apply_cadence()
 
     async def async_stop(self) -> None:
@@ -188,12 +253,19 @@ class PushManager:
         while self._unsubs:
             self._unsubs.pop()()
         webhook.async_unregister(self.hass, self.webhook_id)
-        for subscription in list(self.subscriptions.values()):
-            try:
-                await self.client.delete_subscription(subscription.id)
-            except VtxError as err:
-                LOGGER.debug("Deleting subscription %s failed: %s", subscription.id, err)
-        self.subscriptions.clear()
+        # Waits for subscription work in flight, so nothing is created after this.
+        async with self._lock:
+            subscriptions = list(self.subscriptions.values())
+            self.subscriptions.clear()
+            await asyncio.gather(*(self._async_delete(subscription.id) for subscription in subscriptions))
+
+    async def _async_delete(self, subscription_id: str) -> None:
+        try:
+            await self.client.delete_subscription(subscription_id)
+        except VtxNotFoundError:
+            pass
+        except VtxError as err:
+            LOGGER.debug("Deleting subscription %s failed: %s", subscription_id, err)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -205,70 +277,98 @@ class PushManager:
         """Pick the URL the API pushes to: option, cloudhook, external URL, or none."""
         path = webhook.async_generate_path(self.webhook_id)
         if base := (self.entry.options.get(CONF_PUSH_BASE_URL) or "").strip():
-            return base.rstrip("/") + path, "option"
+            return base.rstrip("/") + path, URL_SOURCE_OPTION
         if "cloud" in self.hass.config.components:
             # Imported only once loaded: the cloud component pulls heavy dependencies.
             from homeassistant.components import cloud  # noqa: PLC0415
 
             if cloud.async_active_subscription(self.hass):
                 try:
-                    return await cloud.async_get_or_create_cloudhook(self.hass, self.webhook_id), "cloudhook"
+                    return await cloud.async_get_or_create_cloudhook(self.hass, self.webhook_id), URL_SOURCE_CLOUDHOOK
                 except cloud.CloudNotAvailable as err:
-                    LOGGER.debug("No cloudhook: %s", err)
+                    LOGGER.debug("No cloudhook (yet): %s", err)
         try:
             base = get_url(self.hass, allow_internal=False, allow_cloud=False, prefer_external=True)
         except NoURLAvailableError:
             return None, None
-        return base.rstrip("/") + path, "external_url"
+        return base.rstrip("/") + path, URL_SOURCE_EXTERNAL
+
+    async def _async_url_may_have_changed(self) -> None:
+        """Reload the entry when the notification URL it would pick now is another one."""
+        if self._stopped or self.url_source == URL_SOURCE_OPTION:
+            return
+        url, _source = await self._async_notification_url()
+        if url != self.notification_url and not self._stopped:
+            LOGGER.info("The URL for push notifications changed; reloading %s", self.entry.title)
+            self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
+
+    async def _async_core_config_updated(self, _event: Event[Any]) -> None:
+        """Re-check the URL: the external URL may have been set or changed."""
+        await self._async_url_may_have_changed()
+
+    async def _async_cloud_connection(self, state: CloudConnectionState) -> None:
+        """Re-check the URL: a cloudhook may be possible now that the cloud is connected."""
+        from homeassistant.components import cloud  # noqa: PLC0415
+
+        if state is cloud.CloudConnectionState.CLOUD_CONNECTED:
+            await self._async_url_may_have_changed()
 
     def _is_ours(self, subscription: Subscription) -> bool:
         url = subscription.notification_url or ""
         return url == self.notification_url or self.webhook_id in url
 
-    # --- subscriptions ---------------------------------------------------------------
-    async def _async_subscribe_all(self) -> None:
-        """Delete this entry's leftovers, then subscribe each resource type."""
+    # --- subscriptions (called with the lock held) -----------------------------------
+    async def _async_delete_leftovers(self) -> None:
+        """Delete subscriptions of this entry that an earlier run left at the API."""
         try:
-            for subscription in await self.client.get_subscriptions():
-                if self._is_ours(subscription) and subscription.id not in self._known_ids:
-                    LOGGER.debug("Deleting subscription %s left from an earlier run", subscription.id)
-                    with suppress(VtxNotFoundError):
-                        await self.client.delete_subscription(subscription.id)
+            leftovers = [
+                subscription
+                for subscription in await self.client.get_subscriptions()
+                if self._is_ours(subscription) and subscription.id not in self._known_ids
+            ]
         except VtxError as err:
             LOGGER.debug("Listing subscriptions failed: %s", err)
-        await self._async_ensure_subscriptions()
+            return
+        for subscription in leftovers:
+            LOGGER.debug("Deleting subscription %s left from an earlier run", subscription.id)
+        await asyncio.gather(*(self._async_delete(subscription.id) for subscription in leftovers))
 
-    async def _async_ensure_subscriptions(self) -> None:
-        """Create what is missing; schedule the next renewal (or a retry)."""
+    def _wanted(self) -> list[str]:
+        wanted = [RESOURCE_FEATURE, RESOURCE_CALL_LOG]
+        if not self.presence_refused:
+            wanted.append(RESOURCE_PRESENCE)
+        return wanted
+
+    async def _async_ensure_subscriptions(self) -> bool:
+        """Create what is missing; return whether something failed."""
         user_ids = sorted(self.features.lines)
+        if not user_ids or self.notification_url is None or self._stopped:
+            return False
         failed = False
-        if user_ids and self.notification_url is not None:
-            wanted = [RESOURCE_FEATURE, RESOURCE_CALL_LOG]
-            if not self.presence_refused:
-                wanted.append(RESOURCE_PRESENCE)
-            for resource in wanted:
-                if resource in self.subscriptions:
+        for resource in self._wanted():
+            if resource in self.subscriptions:
+                continue
+            try:
+                created = await self.client.create_subscription(
+                    resource_type=resource,
+                    notification_url=self.notification_url,
+                    expires=dt_util.utcnow() + SUBSCRIPTION_LIFETIME,
+                    user_ids=user_ids,
+                )
+            except VtxRequestError as err:
+                if resource == RESOURCE_PRESENCE:
+                    LOGGER.info("The API refused a PRESENCE subscription (%s); presence stays polled", err)
+                    self.presence_refused = True
                     continue
-                try:
-                    created = await self.client.create_subscription(
-                        resource_type=resource,
-                        notification_url=self.notification_url,
-                        expires=dt_util.utcnow() + SUBSCRIPTION_LIFETIME,
-                        user_ids=user_ids,
-                    )
-                except VtxRequestError as err:
-                    if resource == RESOURCE_PRESENCE:
-                        LOGGER.info("The API refused a PRESENCE subscription (%s); presence stays polled", err)
-                        self.presence_refused = True
-                        continue
-                    LOGGER.warning("The API refused a %s subscription: %s", resource, err)
-                    failed = True
-                except VtxError as err:
-                    LOGGER.debug("Creating a %s subscription failed: %s", resource, err)
-                    failed = True
-                else:
-                    self.subscriptions[resource] = created
-                    self._known_ids.add(created.id)
+                self._log_subscribe_failure(resource, err)
+                failed = True
+            except VtxError as err:
+                self._log_subscribe_failure(resource, err)
+                failed = True
+            else:
+                self.subscriptions[resource] = created
+                self._granted[resource] = dt_util.utcnow()
+                self._known_ids.add(created.id)
         if failed:
             ir.async_create_issue(
                 self.hass,
@@ -280,92 +380,153 @@ class PushManager:
                 translation_placeholders={"title": self.entry.title},
             )
         else:
+            if self._subscribe_failure_logged:
+                LOGGER.info("Push subscriptions work again")
+                self._subscribe_failure_logged = False
             ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry, ISSUE_SUBSCRIBE_FAILED))
-        self._schedule(dt_util.utcnow() + RETRY_DELAY if failed else self._next_renewal())
+        return failed
 
-    def _next_renewal(self) -> datetime | None:
-        expiries = [
-            subscription.expires or dt_util.utcnow() + SUBSCRIPTION_LIFETIME
-            for subscription in self.subscriptions.values()
-        ]
-        return min(expiries) - RENEW_BEFORE if expiries else None
-
-    def _schedule(self, when: datetime | None) -> None:
-        self._cancel_timer()
-        if when is None or self._stopped:
+    def _log_subscribe_failure(self, resource: str, err: VtxError) -> None:
+        """Warn once per streak of failures; the retries log at debug."""
+        if self._subscribe_failure_logged:
+            LOGGER.debug("Creating a %s subscription failed again: %s", resource, err)
             return
-        self._timer = async_track_point_in_utc_time(self.hass, self._async_timer_fired, max(when, dt_util.utcnow()))
+        self._subscribe_failure_logged = True
+        LOGGER.warning("Creating a %s subscription failed (retrying every few minutes): %s", resource, err)
+
+    def _renew_at(self, resource: str) -> datetime:
+        """When a subscription is due for renewal."""
+        subscription = self.subscriptions[resource]
+        granted = self._granted.get(resource) or dt_util.utcnow()
+        expires = subscription.expires or granted + SUBSCRIPTION_LIFETIME
+        return expires - min(RENEW_BEFORE, max(expires - granted, timedelta()) / 3)
+
+    def _schedule_next(self, failed: bool) -> None:
+        """Set the timer: a retry after a failure, else the next renewal."""
+        self._cancel_timer()
+        if self._stopped or self.notification_url is None:
+            return
+        now = dt_util.utcnow()
+        if failed:
+            when = now + RETRY_DELAY
+        elif self.subscriptions:
+            when = max(min(self._renew_at(resource) for resource in self.subscriptions), now + MIN_RENEW_DELAY)
+        else:
+            return
+        self._timer = async_track_point_in_utc_time(self.hass, self._async_timer_fired, when)
 
     async def _async_timer_fired(self, _now: datetime) -> None:
         self._timer = None
         await self.async_renew()
 
     async def async_renew(self) -> None:
-        """Renew every subscription due; re-create those that are gone."""
-        now = dt_util.utcnow()
-        for resource, subscription in list(self.subscriptions.items()):
-            if subscription.expires is not None and subscription.expires - now > RENEW_BEFORE:
-                continue
-            try:
-                renewed = await self.client.renew_subscription(subscription.id, now + SUBSCRIPTION_LIFETIME)
-            except VtxNotFoundError:
-                LOGGER.info("Subscription %s is gone; creating a new one", subscription.id)
-                del self.subscriptions[resource]
-            except VtxError as err:
-                LOGGER.debug("Renewing subscription %s failed: %s", subscription.id, err)
-                if subscription.expires is not None and subscription.expires <= now:
+        """Renew every subscription due; re-create those that are gone or missing."""
+        async with self._lock:
+            if self._stopped:
+                return
+            failed = False
+            now = dt_util.utcnow()
+            for resource, subscription in list(self.subscriptions.items()):
+                if self._renew_at(resource) - now > MIN_RENEW_DELAY:
+                    continue
+                try:
+                    renewed = await self.client.renew_subscription(subscription.id, now + SUBSCRIPTION_LIFETIME)
+                except VtxNotFoundError:
+                    LOGGER.info("Push subscription %s is gone; creating a new one", subscription.id)
                     del self.subscriptions[resource]
-            else:
-                self.subscriptions[resource] = renewed or Subscription.from_json(
-                    {**subscription.raw, "expires": (now + SUBSCRIPTION_LIFETIME).isoformat()}
-                )
-        await self._async_ensure_subscriptions()
+                except VtxError as err:
+                    LOGGER.debug("Renewing subscription %s failed: %s", subscription.id, err)
+                    failed = True
+                    if subscription.expires is not None and subscription.expires <= dt_util.utcnow():
+                        del self.subscriptions[resource]
+                else:
+                    self.subscriptions[resource] = renewed or Subscription.from_json(
+                        {**subscription.raw, "expires": (now + SUBSCRIPTION_LIFETIME).isoformat()}
+                    )
+                    self._granted[resource] = now
+            failed = await self._async_ensure_subscriptions() or failed
+            self._schedule_next(failed)
+        self._async_apply_cadence()
+
+    async def async_verify(self) -> None:
+        """Check that the API still holds this entry's subscriptions; re-create missing ones."""
+        async with self._lock:
+            if self._stopped:
+                return
+            try:
+                held = {subscription.id for subscription in await self.client.get_subscriptions()}
+            except VtxError as err:
+                LOGGER.debug("Listing subscriptions failed: %s", err)
+                return
+            for resource, subscription in list(self.subscriptions.items()):
+                if subscription.id not in held:
+                    LOGGER.info("Push subscription %s is gone; creating a new one", subscription.id)
+                    del self.subscriptions[resource]
+            failed = await self._async_ensure_subscriptions()
+            self._schedule_next(failed)
         self._async_apply_cadence()
 
     # --- fallback and stall detection ------------------------------------------------
-    async def _async_call_fallback(self, _now: datetime) -> None:
-        """Read call history while calls are not known to arrive by push."""
-        if not self.healthy or RESOURCE_CALL_LOG not in self.subscriptions:
+    async def _async_call_fallback(self, now: datetime) -> None:
+        """Read call history: each minute without call push, each hour with it."""
+        last = self.calls.last_check
+        if not self.calls_pushed or last is None or now - last >= CALL_RECONCILE_INTERVAL:
             await self.calls.async_backfill(self.client)
 
     @callback
     def _async_reconciled(self, changed: bool) -> None:
         """Turn polling back on when a poll found what push should have brought."""
-        if changed and self.healthy:
-            LOGGER.warning("Feature changes did not arrive by push; polling until push works again")
-            self.stalled = True
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                _issue_id(self.entry, ISSUE_STALLED),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_STALLED,
-                translation_placeholders={"title": self.entry.title, "url_source": self.url_source or "-"},
-            )
-            self._async_apply_cadence()
+        if not changed or not self.healthy:
+            return
+        LOGGER.warning("Feature changes did not arrive by push; polling until push works again")
+        self.stalled = True
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            _issue_id(self.entry, ISSUE_STALLED),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_STALLED,
+            translation_placeholders={"title": self.entry.title, "url_source": self.url_source or "-"},
+        )
+        self._async_apply_cadence()
+        # The API may have dropped the subscriptions without telling: check them.
+        self.entry.async_create_background_task(self.hass, self.async_verify(), f"{DOMAIN} verify subscriptions")
 
     # --- webhook ---------------------------------------------------------------------
     async def _async_handle_webhook(self, hass: HomeAssistant, webhook_id: str, request: web.Request) -> web.Response:
-        """Validate and apply a push; answer at once."""
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return web.Response(status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            return web.Response(status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        """Validate and apply a push; answer at once (nothing here waits on the network)."""
+        try:
+            raw = await _read_body(request)
+        except _BodyTooLarge:
+            return self._reject(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Rejected a push body over %s bytes", MAX_BODY_BYTES
+            )
         try:
             body = NOTIFICATION_SCHEMA(json.loads(raw))
+        except (ValueError, RecursionError, vol.Invalid) as err:
+            return self._reject(HTTPStatus.BAD_REQUEST, "Rejected a push body: %s", err)
+        subscription_id: str = body["subscriptionId"]
+        if subscription_id not in self._known_ids:
+            return self._reject(HTTPStatus.FORBIDDEN, "Rejected a push for unknown subscription %s", subscription_id)
+        try:
             notification = parse_notification(body)
-        except (ValueError, vol.Invalid, VtxResponseError) as err:
-            self.pushes_rejected += 1
-            LOGGER.debug("Rejected a push body: %s", err)
-            return web.Response(status=HTTPStatus.BAD_REQUEST)
-        if notification.subscription_id not in self._known_ids:
-            self.pushes_rejected += 1
-            LOGGER.debug("Rejected a push for unknown subscription %s", notification.subscription_id)
-            return web.Response(status=HTTPStatus.FORBIDDEN)
+        except (ValueError, TypeError, RecursionError, VtxResponseError) as err:
+            return self._reject(HTTPStatus.BAD_REQUEST, "Rejected a push body: %s", err)
+        if notification.skipped or notification.unknown_keys:
+            LOGGER.debug(
+                "Push %s: %s entries skipped, unknown keys %s",
+                subscription_id,
+                notification.skipped,
+                notification.unknown_keys,
+            )
         self._async_apply(notification)
         return web.Response(status=HTTPStatus.OK)
+
+    def _reject(self, status: HTTPStatus, message: str, arg: object) -> web.Response:
+        self.pushes_rejected += 1
+        LOGGER.debug(message, arg)
+        return web.Response(status=status)
 
     @callback
     def _async_apply(self, notification: Notification) -> None:
@@ -377,8 +538,13 @@ class PushManager:
             if (user_id := presence_event.user_id) is not None:
                 self.presence.async_apply_presence(user_id, presence_event.presence, presence_event.event_time)
         self.calls.async_handle_many(event.call_log for event in notification.call_log_events)
-        if self.stalled and notification.feature_events:
-            LOGGER.info("Push works again")
+        feature_subscription = self.subscriptions.get(RESOURCE_FEATURE)
+        if (
+            self.stalled
+            and feature_subscription is not None
+            and notification.subscription_id == feature_subscription.id
+        ):
+            LOGGER.info("Push notifications arrive again; back to reconciling every %s", FEATURE_RECONCILE_INTERVAL)
             self.stalled = False
             ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry, ISSUE_STALLED))
             self._async_apply_cadence()
@@ -397,7 +563,10 @@ class PushManager:
             "pushes_received": self.pushes_received,
             "pushes_rejected": self.pushes_rejected,
             "subscriptions": {
-                resource: {"expires": sub.expires.isoformat() if sub.expires else None}
+                resource: {
+                    "expires": sub.expires.isoformat() if sub.expires else None,
+                    "renew_at": self._renew_at(resource).isoformat(),
+                }
                 for resource, sub in self.subscriptions.items()
             },
             "calls": self.calls.totals(),
@@ -406,11 +575,24 @@ class PushManager:
 
 async def async_remove_subscriptions(hass: HomeAssistant, client: VtxClient, webhook_id: str) -> None:
     """Delete every subscription pointing at an entry's webhook, and its cloudhook."""
+    urls: set[str] = set()
+    if "cloud" in hass.config.components:
+        from homeassistant.components import cloud  # noqa: PLC0415
+
+        if cloud.async_active_subscription(hass):
+            # A cloudhook URL does not contain the webhook id: ask the cloud for it.
+            try:
+                urls.add(await cloud.async_get_or_create_cloudhook(hass, webhook_id))
+            except cloud.CloudNotAvailable as err:
+                LOGGER.debug("No cloudhook URL: %s", err)
     try:
         for subscription in await client.get_subscriptions():
-            if webhook_id in (subscription.notification_url or ""):
-                with suppress(VtxNotFoundError):
+            url = subscription.notification_url or ""
+            if webhook_id in url or url in urls:
+                try:
                     await client.delete_subscription(subscription.id)
+                except VtxNotFoundError:
+                    continue
     except VtxError as err:
         LOGGER.warning("Could not delete the push subscriptions of a removed entry: %s", err)
     if "cloud" in hass.config.components:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
+from homeassistant.components.sensor import RestoreSensor, SensorDeviceClass, SensorEntity, SensorStateClass
 from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -133,8 +133,8 @@ class VtxApiVersionSensor(SensorEntity):
         self._attr_native_value = entry.runtime_data.server.build_version
 
 
-class VtxLastPushSensor(SensorEntity):
-    """When the API last pushed something, on the account device."""
+class VtxLastPushSensor(RestoreSensor):
+    """When the API last pushed something, on the account device (kept across restarts)."""
 
     _attr_has_entity_name = True
     _attr_translation_key = "last_push"
@@ -145,11 +145,15 @@ class VtxLastPushSensor(SensorEntity):
     def __init__(self, entry: VtxConfigEntry) -> None:
         """Initialise."""
         self._entry = entry
+        self._restored: datetime | None = None
         self._attr_unique_id = f"{entry.entry_id}_last_push"
         self._attr_device_info = account_device_info(entry)
 
     async def async_added_to_hass(self) -> None:
-        """Follow push health."""
+        """Restore the last value; follow push health."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_sensor_data()) is not None and isinstance(last.native_value, datetime):
+            self._restored = last.native_value
         self.async_on_remove(
             async_dispatcher_connect(self.hass, signal_push(self._entry.entry_id), self.async_write_ha_state)
         )
@@ -160,8 +164,10 @@ class VtxLastPushSensor(SensorEntity):
 
     @property
     def native_value(self) -> datetime | None:
-        """The time of the last accepted push."""
-        return self._push.last_push if self._push is not None else None
+        """The time of the last accepted push (before a restart, if none since)."""
+        if self._push is not None and self._push.last_push is not None:
+            return self._push.last_push
+        return self._restored
 
 
 class _VtxCallSensor(SensorEntity):

@@ -17,7 +17,7 @@ from .api import CallLog, VtxError
 from .calls import CallEventType, call_event_type
 from .const import DOMAIN, FORWARD_FEATURES
 from .coordinator import LineConfig, VtxConfigEntry
-from .lines import LineManager
+from .lines import LineManager, validate_forward
 
 SERVICE_SET_CALL_FORWARD: Final = "set_call_forward"
 SERVICE_RESET_LINE: Final = "reset_line"
@@ -57,7 +57,12 @@ def _as_utc(value: datetime) -> datetime:
 
 
 def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfigEntry, LineConfig]]:
-    """Resolve the action's target (devices, entities, areas...) to loaded lines."""
+    """Resolve the action's target (devices, entities, areas, labels) to lines of loaded entries.
+
+    A targeted account device stands for all of its lines. Raises a translated
+    ``ServiceValidationError`` when no line is targeted, and ``HomeAssistantError`` when
+    a targeted line belongs to an entry that is not loaded.
+    """
     selected = async_extract_referenced_entity_ids(hass, TargetSelection(call.data), primary_entities_only=False)
     ent_reg = er.async_get(hass)
     dev_reg = dr.async_get(hass)
@@ -65,38 +70,44 @@ def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfi
     for entity_id in selected.referenced | selected.indirectly_referenced:
         if (entity := ent_reg.async_get(entity_id)) is not None and entity.device_id:
             device_ids.add(entity.device_id)
-    user_ids: set[int] = set()
+    found: dict[tuple[str, int], tuple[VtxConfigEntry, LineConfig]] = {}
+    not_loaded = False
     for device_id in device_ids:
         if (device := dev_reg.async_get(device_id)) is None:
             continue
-        for domain, identifier in device.identifiers:
-            if domain == DOMAIN and identifier.isdigit():
-                user_ids.add(int(identifier))
-    found: list[tuple[VtxConfigEntry, LineConfig]] = []
-    entries: list[VtxConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    for entry in entries:
-        found.extend((entry, line) for user_id, line in entry.runtime_data.lines.items() if user_id in user_ids)
+        identifiers = {ident for domain, ident in device.identifiers if domain == DOMAIN}
+        if not identifiers:
+            continue
+        entry: VtxConfigEntry | None = hass.config_entries.async_get_entry(device.config_entry_id or "")
+        if entry is None or entry.domain != DOMAIN:
+            continue
+        if entry.state is not ConfigEntryState.LOADED:
+            not_loaded = True
+            continue
+        lines = entry.runtime_data.lines
+        # The account device (identified by the entry id) stands for all its lines.
+        user_ids = lines.keys() if entry.entry_id in identifiers else {int(i) for i in identifiers if i.isdigit()}
+        for user_id in user_ids & lines.keys():
+            found[(entry.entry_id, user_id)] = (entry, lines[user_id])
     if not found:
+        if not_loaded:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="entry_not_loaded")
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_lines_targeted")
-    return sorted(found, key=lambda item: item[1].user_id)
+    return sorted(found.values(), key=lambda item: (item[1].name, item[1].user_id))
 
 
 def _manager(entry: VtxConfigEntry) -> LineManager:
     manager = entry.runtime_data.manager
-    if manager is None or entry.state is not ConfigEntryState.LOADED:
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="entry_not_loaded")
+    assert manager is not None  # set before the entry is loaded
     return manager
 
 
 async def _async_set_call_forward(call: ServiceCall) -> ServiceResponse:
-    until = call.data.get(ATTR_UNTIL)
+    until = _as_utc(call.data[ATTR_UNTIL]) if ATTR_UNTIL in call.data else None
+    destination = validate_forward(call.data.get(ATTR_DESTINATION), until)
     results = [
         await _manager(entry).async_set_forward(
-            line,
-            call.data[ATTR_FORWARD],
-            enabled=call.data[ATTR_ENABLED],
-            destination=call.data.get(ATTR_DESTINATION),
-            until=_as_utc(until) if until is not None else None,
+            line, call.data[ATTR_FORWARD], enabled=call.data[ATTR_ENABLED], destination=destination, until=until
         )
         for entry, line in _target_lines(call.hass, call)
     ]
@@ -135,6 +146,23 @@ def _call_summary(call: CallLog) -> dict[str, Any]:
     }
 
 
+def _totals(calls: list[CallLog]) -> dict[str, int]:
+    """Count a line's calls by kind; durations in seconds."""
+    kinds = [call_event_type(item) for item in calls]
+    return {
+        "calls": len(calls),
+        "incoming": kinds.count(CallEventType.INCOMING),
+        "outgoing": kinds.count(CallEventType.OUTGOING),
+        "missed": kinds.count(CallEventType.MISSED),
+        "outgoing_duration": sum(
+            item.duration for item, kind in zip(calls, kinds, strict=True) if kind is CallEventType.OUTGOING
+        ),
+        "incoming_duration": sum(
+            item.duration for item, kind in zip(calls, kinds, strict=True) if kind is CallEventType.INCOMING
+        ),
+    }
+
+
 async def _async_get_call_history(call: ServiceCall) -> ServiceResponse:
     start = _as_utc(call.data[ATTR_START])
     end = _as_utc(call.data[ATTR_END]) if ATTR_END in call.data else dt_util.utcnow()
@@ -154,27 +182,16 @@ async def _async_get_call_history(call: ServiceCall) -> ServiceResponse:
             (item for item in history if item.call_start is None or start <= item.call_start <= end),
             key=lambda item: item.call_start or start,
         )
-        types = [call_event_type(item) for item in calls]
         lines.append(
             {
                 "line": line.name,
                 "user_id": line.user_id,
                 "calls": [_call_summary(item) for item in calls],
-                "totals": {
-                    "calls": len(calls),
-                    "incoming": types.count(CallEventType.INCOMING),
-                    "outgoing": types.count(CallEventType.OUTGOING),
-                    "missed": types.count(CallEventType.MISSED),
-                    "outgoing_duration": sum(
-                        item.duration for item, kind in zip(calls, types, strict=True) if kind is CallEventType.OUTGOING
-                    ),
-                    "incoming_duration": sum(
-                        item.duration for item, kind in zip(calls, types, strict=True) if kind is CallEventType.INCOMING
-                    ),
-                },
+                "totals": _totals(calls),
             }
         )
-    response: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "lines": lines}
+    totals = {key: sum(item["totals"][key] for item in lines) for key in lines[0]["totals"]}
+    response: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "lines": lines, "totals": totals}
     return response
 
 

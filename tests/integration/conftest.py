@@ -7,14 +7,30 @@ HTTP POST -> webhook component -> the integration's handler.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from datetime import UTC, datetime
+from enum import Enum
+import functools
+import importlib
+import sys
+from types import ModuleType
 from typing import Any
+from unittest.mock import AsyncMock, PropertyMock, patch
 
+from homeassistant import components
+from homeassistant.components import webhook
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.util.aiohttp import MockRequest
+from homeassistant.util.signal_type import SignalType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
 from yarl import URL
 
 from custom_components.vtx_voip.const import DOMAIN
@@ -91,3 +107,157 @@ async def init_integration(hass: HomeAssistant, config_entry: MockConfigEntry) -
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+# --- Entity, device and snapshot helpers (runtime tests) --------------------------------
+SNAPSHOT_ENTRY_ID = "01JVTXV01PSNAPSH0TENTRY000"
+# modifiedOn of the presence of the snapshot lines, so snapshots do not depend on the clock.
+PINNED_TIME = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Enable every entity, including those disabled by default (as core's fixture does)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+def with_entry_id(entry: MockConfigEntry, entry_id: str = SNAPSHOT_ENTRY_ID) -> MockConfigEntry:
+    """Return a copy of an entry with a fixed entry id (unique ids of account entities use it)."""
+    return MockConfigEntry(
+        domain=entry.domain,
+        title=entry.title,
+        unique_id=entry.unique_id,
+        entry_id=entry_id,
+        data=dict(entry.data),
+        options=dict(entry.options),
+        subentries_data=[
+            ConfigSubentryData(
+                data=dict(subentry.data),
+                subentry_type=subentry.subentry_type,
+                title=subentry.title,
+                unique_id=subentry.unique_id,
+            )
+            for subentry in entry.subentries.values()
+        ],
+    )
+
+
+def pin_presence(simulator: Simulator, user_id: int, activity: str, enhanced_activity: str) -> None:
+    """Set a line's presence as of ``PINNED_TIME`` (before set-up: nothing is pushed)."""
+    simulator.state.set_presence(user_id, "PINNING", "NONE", at=PINNED_TIME)
+    simulator.state.set_presence(user_id, activity, enhanced_activity, at=PINNED_TIME)
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry, platforms: list[Platform] | None = None) -> None:
+    """Add and set up an entry, with only ``platforms`` when given (snapshots need one)."""
+    entry.add_to_hass(hass)
+    if platforms is None:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    else:
+        with patch("custom_components.vtx_voip.PLATFORMS", platforms):
+            assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's extension (registry entries, states; in ``snapshots/``)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+# --- Home Assistant Cloud (push through a cloudhook) ------------------------------------
+CLOUDHOOK_URL = "https://hooks.nabu.casa/vtx-voip-test-cloudhook"
+
+
+@functools.cache
+def _cloud_module() -> ModuleType:
+    """``homeassistant.components.cloud``, or a stand-in with the API the integration uses.
+
+    The real module imports half of Home Assistant (alexa, camera, conversation...), whose
+    requirements the test environment does not install. The stand-in copies the names and
+    signatures of Home Assistant 2026.10's cloud API; the tests patch its functions as
+    they would patch the real ones.
+    """
+    try:
+        return importlib.import_module("homeassistant.components.cloud")
+    except ImportError:
+        pass
+    module = ModuleType("homeassistant.components.cloud")
+
+    class CloudNotAvailable(HomeAssistantError):
+        """Raised when an action requires the cloud but it's not available."""
+
+    class CloudNotConnected(CloudNotAvailable):
+        """Raised when an action requires the cloud but it's not connected."""
+
+    class CloudConnectionState(Enum):
+        """Cloud connection state."""
+
+        CLOUD_CONNECTED = "cloud_connected"
+        CLOUD_DISCONNECTED = "cloud_disconnected"
+
+    signal: SignalType[Any] = SignalType("CLOUD_CONNECTION_STATE")
+
+    def async_active_subscription(hass: HomeAssistant) -> bool:
+        return False
+
+    async def async_get_or_create_cloudhook(hass: HomeAssistant, webhook_id: str) -> str:
+        raise CloudNotConnected
+
+    async def async_delete_cloudhook(hass: HomeAssistant, webhook_id: str) -> None:
+        raise CloudNotAvailable
+
+    def async_listen_connection_change(hass: HomeAssistant, target: Callable[[Any], Any]) -> Callable[[], None]:
+        return async_dispatcher_connect(hass, signal, target)
+
+    for name, value in {
+        "CloudNotAvailable": CloudNotAvailable,
+        "CloudNotConnected": CloudNotConnected,
+        "CloudConnectionState": CloudConnectionState,
+        "SIGNAL_CLOUD_CONNECTION_STATE": signal,
+        "async_active_subscription": async_active_subscription,
+        "async_get_or_create_cloudhook": async_get_or_create_cloudhook,
+        "async_delete_cloudhook": async_delete_cloudhook,
+        "async_listen_connection_change": async_listen_connection_change,
+    }.items():
+        setattr(module, name, value)
+    return module
+
+
+@pytest.fixture
+def cloud(hass: HomeAssistant, simulator: Simulator) -> Generator[dict[str, Any]]:
+    """Cloud loaded with an active subscription; its cloudhook reaches the webhook.
+
+    Yields the cloud module (``module``) and the patched ``async_get_or_create_cloudhook``
+    (``create``) and ``async_delete_cloudhook`` (``delete``). Pushes to ``CLOUDHOOK_URL``
+    are handed to the webhook component as the cloud does: a ``MockRequest`` without a
+    socket.
+    """
+    http_transport = simulator.push.transport
+
+    async def transport(url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        if url != CLOUDHOOK_URL:
+            assert http_transport is not None
+            return await http_transport(url, body, headers)
+        webhook_id = hass.config_entries.async_entries(DOMAIN)[0].data["webhook_id"]
+        request = MockRequest(content=body, mock_source="cloud", method="POST", headers=dict(headers))
+        response = await webhook.async_handle_webhook(hass, webhook_id, request)
+        return int(response.status)
+
+    module = _cloud_module()
+    hass.config.components.add("cloud")
+    simulator.push.transport = transport
+    with (
+        patch.dict(sys.modules, {module.__name__: module}),
+        patch.object(components, "cloud", module, create=True),
+        patch.object(module, "async_active_subscription", return_value=True),
+        patch.object(module, "async_get_or_create_cloudhook", AsyncMock(return_value=CLOUDHOOK_URL)) as create,
+        patch.object(module, "async_delete_cloudhook", AsyncMock(return_value=None)) as delete,
+    ):
+        yield {"module": module, "create": create, "delete": delete}
+    simulator.push.transport = http_transport

@@ -1,0 +1,103 @@
+"""The coordinators: what a poll, a push or a write's answer does to the data held."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.vtx_voip.api import Feature, Presence
+from vtx_simulator import Simulator
+
+from .conftest import ROOM_101, ROOM_102
+
+DND = "switch.room_101_do_not_disturb"
+
+
+def _feature(simulator: Simulator, user_id: int, feat_name: str, **changes: object) -> Feature:
+    return Feature.from_json({**simulator.feature(user_id, feat_name), **changes})
+
+
+async def test_apply_feature(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
+    """A pushed feature applies once; older, unknown and unchanged ones are ignored."""
+    features = init_integration.runtime_data.features
+    now = dt_util.utcnow()
+    on = _feature(simulator, ROOM_101, "CENTRAL_DND", status="ACTIVE")
+    assert features.async_apply_feature(on, now + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert hass.states.get(DND).state == STATE_ON
+    # The same again (a duplicate push) changes nothing.
+    assert not features.async_apply_feature(on, now + timedelta(seconds=2))
+    # An event older than the one applied is stale.
+    off = _feature(simulator, ROOM_101, "CENTRAL_DND", status="INACTIVE")
+    assert not features.async_apply_feature(off, now)
+    await hass.async_block_till_done()
+    assert hass.states.get(DND).state == STATE_ON
+    # Unknown line, unknown feature id: ignored.
+    assert not features.async_apply_feature(_feature(simulator, 176133, "CENTRAL_DND", status="ACTIVE"))
+    assert not features.async_apply_feature(
+        _feature(simulator, ROOM_101, "CENTRAL_DND", status="INACTIVE", id=999), now + timedelta(seconds=3)
+    )
+    assert hass.states.get(DND).state == STATE_ON
+    # A newer one applies.
+    assert features.async_apply_feature(off, now + timedelta(seconds=4))
+    await hass.async_block_till_done()
+    assert hass.states.get(DND).state == STATE_OFF
+
+
+async def test_apply_presence(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
+    """A pushed presence applies once; older, unknown-line and unchanged ones are ignored."""
+    presence = init_integration.runtime_data.presence
+    now = dt_util.utcnow()
+    simulator.drop_pushes()
+    simulator.set_presence(ROOM_101, "ONLINE", "IN_A_CALL")
+    on_call = Presence.from_json(simulator.presence(ROOM_101))
+    assert presence.async_apply_presence(ROOM_101, on_call, now + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.room_101_on_a_call").state == STATE_ON
+    assert not presence.async_apply_presence(ROOM_101, on_call, now + timedelta(seconds=2))
+    simulator.set_presence(ROOM_101, "ONLINE", "NONE")
+    idle = Presence.from_json(simulator.presence(ROOM_101))
+    assert not presence.async_apply_presence(ROOM_101, idle, now)
+    assert not presence.async_apply_presence(176133, idle, now + timedelta(seconds=3))
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.room_101_on_a_call").state == STATE_ON
+    assert presence.async_apply_presence(ROOM_101, idle, now + timedelta(seconds=4))
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.room_101_on_a_call").state == STATE_OFF
+
+
+async def test_feature_gone_and_back(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A feature the API stops listing makes its switch unavailable until it is back."""
+    dnd = simulator.feature(ROOM_101, "CENTRAL_DND")
+    state = simulator.state
+    state.user_features[ROOM_101].remove(dnd["id"])
+    features = init_integration.runtime_data.features
+    await features.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(DND).state == STATE_UNAVAILABLE
+    assert hass.states.get("switch.room_101_forward_all_calls").state == STATE_OFF
+    assert hass.states.get("switch.room_102_do_not_disturb").state == STATE_OFF
+    state.user_features[ROOM_101].append(dnd["id"])
+    await features.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(DND).state == STATE_OFF
+
+
+async def test_poll_without_change_keeps_state(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A poll that finds what is held changes nothing (and does not declare push stalled)."""
+    runtime = init_integration.runtime_data
+    before = hass.states.get(DND)
+    await runtime.features.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(DND).last_updated == before.last_updated
+    assert runtime.push is not None
+    assert runtime.push.healthy
+    assert set(runtime.features.data) == {ROOM_101, ROOM_102}
