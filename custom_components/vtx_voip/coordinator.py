@@ -173,12 +173,12 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         if self.reconcile_listener is not None:
             self.reconcile_listener(changed)
         # Lines removed from the entry leave no data behind.
-        result = {user_id: value for user_id, value in data.items() if user_id in self.lines}
+        kept = {user_id: value for user_id, value in data.items() if user_id in self.lines}
         # The base class tells the entities only when the data compare unequal (or success
         # changed). Features compare without their JSON (a new destination compares equal)
         # and which lines failed is not data: tell them here when it would not.
-        self._notify_anyway = (changed or failed_changed) and self.last_update_success and result == previous
-        return result
+        self._notify_anyway = (changed or failed_changed) and self.last_update_success and kept == previous
+        return kept
 
     @callback
     def _async_refresh_finished(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+import logging
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
@@ -60,6 +61,7 @@ class LineManager:
         self.features = features
         self.store = store
         self._timers: dict[tuple[int, str], Callable[[], None]] = {}
+        self._failing: set[tuple[int, str]] = set()
 
     async def async_start(self) -> None:
         """Take the first baseline of new lines; schedule pending reverts (due ones at once)."""
@@ -104,18 +106,24 @@ class LineManager:
                 feature = feature.with_destination(revert["destination"])
             return feature.with_status(revert["status"] == STATUS_ACTIVE)
 
+        key = (user_id, feat_name)
         try:
             await self.features.async_write_feature(user_id, feat_name, change)
         except HomeAssistantError as err:
-            LOGGER.warning(
-                "Undoing %s of line %s failed (%s); trying again in %s",
+            # Logged once per revert, not at every retry.
+            LOGGER.log(
+                logging.DEBUG if key in self._failing else logging.WARNING,
+                "Undoing %s of line %s failed (%s); trying again every %s",
                 feat_name,
                 user_id,
                 err,
                 REVERT_RETRY_DELAY,
             )
-            self._schedule(revert, dt_util.utcnow() + REVERT_RETRY_DELAY)
+            self._failing.add(key)
+            if self.store.get_revert(user_id, feat_name) is revert:  # not replaced meanwhile
+                self._schedule(revert, dt_util.utcnow() + REVERT_RETRY_DELAY)
             return
+        self._failing.discard(key)
         # A new timed forward set while this one was being undone stays pending.
         self.store.discard_revert(revert)
         LOGGER.info("Line %s: %s put back as planned", user_id, feat_name)
@@ -177,17 +185,17 @@ class LineManager:
             result["until"] = dt_util.as_utc(until).isoformat()
         return result
 
-    def save_baseline(self, line: LineConfig) -> int:
-        """Snapshot a line's current features as its baseline; return how many."""
-        data = (self.features.data or {}).get(line.user_id)
-        if not data or not self.features.line_available(line.user_id):
+    async def async_save_baseline(self, line: LineConfig) -> int:
+        """Snapshot a line's features, as the API has them now, as its baseline; return how many."""
+        features = await self._async_read_features(line)
+        if not features:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="line_unavailable",
                 translation_placeholders={"line": line.name},
             )
-        self.store.set_baseline(line.user_id, data)
-        return len(data)
+        self.store.set_baseline(line.user_id, features)
+        return len(features)
 
     async def _async_read_features(self, line: LineConfig) -> dict[str, Feature]:
         """Read a line's features from the API (not the cache: a push may have been lost)."""

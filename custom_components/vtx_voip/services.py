@@ -59,11 +59,13 @@ def _as_utc(value: datetime) -> datetime:
 def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfigEntry, LineConfig]]:
     """Resolve the action's target (devices, entities, areas, labels) to lines of loaded entries.
 
-    A targeted account device stands for all of its lines. Raises a translated
+    An account device targeted by its id stands for all of its lines (not when it is only
+    reached through an area, a label or one of its entities). Raises a translated
     ``ServiceValidationError`` when no line is targeted, and ``HomeAssistantError`` when
     a targeted line belongs to an entry that is not loaded.
     """
-    selected = async_extract_referenced_entity_ids(hass, TargetSelection(call.data), primary_entities_only=False)
+    target = TargetSelection(call.data)
+    selected = async_extract_referenced_entity_ids(hass, target, primary_entities_only=False)
     ent_reg = er.async_get(hass)
     dev_reg = dr.async_get(hass)
     device_ids = set(selected.referenced_devices)
@@ -85,8 +87,10 @@ def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfi
             not_loaded = True
             continue
         lines = entry.runtime_data.lines
-        # The account device (identified by the entry id) stands for all its lines.
-        user_ids = lines.keys() if entry.entry_id in identifiers else {int(i) for i in identifiers if i.isdigit()}
+        if entry.entry_id in identifiers:  # the account device
+            user_ids = set(lines) if device_id in target.device_ids else set()
+        else:
+            user_ids = {int(ident) for ident in identifiers if ident.isdigit()}
         for user_id in user_ids & lines.keys():
             found[(entry.entry_id, user_id)] = (entry, lines[user_id])
     if not found:
@@ -126,7 +130,7 @@ async def _async_reset_line(call: ServiceCall) -> ServiceResponse:
 
 async def _async_save_baseline(call: ServiceCall) -> ServiceResponse:
     results = [
-        {"line": line.name, "user_id": line.user_id, "features": _manager(entry).save_baseline(line)}
+        {"line": line.name, "user_id": line.user_id, "features": await _manager(entry).async_save_baseline(line)}
         for entry, line in _target_lines(call.hass, call)
     ]
     response: dict[str, Any] = {"lines": results}

@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api import Feature
 from .const import DOMAIN, FEATURE_CFB, FEATURE_CFNR, FEATURE_CFTO, FEATURE_CFU, FEATURE_CFUNREG, FEATURE_DND
 from .coordinator import LineConfig, VtxConfigEntry, VtxFeatureCoordinator
-from .entity import VtxLineEntity
+from .entity import VtxLineEntity, async_add_feature_entities
 
 PARALLEL_UPDATES = 0  # writes are serialised per line by the coordinator
 
@@ -70,18 +70,14 @@ async def async_setup_entry(
     entry: VtxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up the switches of every line the entry has."""
+    """Set up the switches of every line, for the features it has."""
     coordinator = entry.runtime_data.features
-    for line in entry.runtime_data.lines.values():
-        features = (coordinator.data or {}).get(line.user_id, {})
-        async_add_entities(
-            (
-                VtxFeatureSwitch(coordinator, entry, line, description)
-                for description in SWITCHES
-                if description.feature in features
-            ),
-            config_subentry_id=line.subentry_id,
-        )
+    async_add_feature_entities(
+        entry,
+        async_add_entities,
+        SWITCHES,
+        lambda line, description: VtxFeatureSwitch(coordinator, entry, line, description),
+    )
 
 
 class VtxFeatureSwitch(VtxLineEntity[VtxFeatureCoordinator], SwitchEntity):

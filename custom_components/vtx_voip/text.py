@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from homeassistant.components.text import TextEntity, TextEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Feature
 from .const import DOMAIN, FEATURE_CFB, FEATURE_CFNR, FEATURE_CFTO, FEATURE_CFU, FEATURE_CFUNREG
 from .coordinator import LineConfig, VtxConfigEntry, VtxFeatureCoordinator
-from .entity import VtxLineEntity
+from .entity import VtxLineEntity, async_add_feature_entities
 from .util import DESTINATION_PATTERN, normalize_destination
 
 PARALLEL_UPDATES = 0
@@ -53,16 +53,12 @@ async def async_setup_entry(
 ) -> None:
     """Set up the destination texts of every line's forwards."""
     coordinator = entry.runtime_data.features
-    for line in entry.runtime_data.lines.values():
-        features = (coordinator.data or {}).get(line.user_id, {})
-        async_add_entities(
-            (
-                VtxDestinationText(coordinator, entry, line, description)
-                for description in DESTINATIONS
-                if description.feature in features
-            ),
-            config_subentry_id=line.subentry_id,
-        )
+    async_add_feature_entities(
+        entry,
+        async_add_entities,
+        DESTINATIONS,
+        lambda line, description: VtxDestinationText(coordinator, entry, line, description),
+    )
 
 
 class VtxDestinationText(VtxLineEntity[VtxFeatureCoordinator], TextEntity):
@@ -107,6 +103,16 @@ class VtxDestinationText(VtxLineEntity[VtxFeatureCoordinator], TextEntity):
                 translation_key="invalid_destination",
                 translation_placeholders={"destination": value},
             )
-        await self.coordinator.async_write_feature(
-            self.line.user_id, self.entity_description.feature, lambda feature: feature.with_destination(destination)
-        )
+        feat_name = self.entity_description.feature
+
+        def change(feature: Feature) -> Feature:
+            # The API's copy, read just before the write, may have lost its data block.
+            if feature.forward is None:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="feature_not_available",
+                    translation_placeholders={"feature": feat_name, "line": str(self.line.user_id)},
+                )
+            return feature.with_destination(destination)
+
+        await self.coordinator.async_write_feature(self.line.user_id, feat_name, change)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -22,7 +22,7 @@ FEATURES = "GET /openapi/v1/users/{user_id}/feat"
 PRESENCE = "GET /openapi/v1/users/{user_id}/presence"
 
 
-def _reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[dict]:
+def _reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[ConfigFlowResult]:
     return [
         flow
         for flow in hass.config_entries.flow.async_progress()

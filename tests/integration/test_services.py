@@ -11,7 +11,8 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
+from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -79,6 +80,27 @@ def cfu_destination(simulator: Simulator, user_id: int) -> str:
     return str(simulator.feature(user_id, CFU)[CFU_DATA]["destinationUri"])
 
 
+async def test_action_descriptions(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """services.yaml loads: every action targets VTX VoIP devices or entities, with its fields."""
+    descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
+    assert set(descriptions) == {"set_call_forward", "reset_line", "save_baseline", "get_call_history"}
+    for description in descriptions.values():
+        assert description["target"] == {
+            "device": [{"integration": DOMAIN}],
+            "entity": [{"integration": DOMAIN}],
+        }
+    assert set(descriptions["set_call_forward"]["fields"]) == {"forward", "destination", "enabled", "until"}
+    assert descriptions["set_call_forward"]["fields"]["forward"]["selector"]["select"]["options"] == [
+        "unconditional",
+        "busy",
+        "timeout",
+        "not_reachable",
+        "unregistered",
+    ]
+    assert set(descriptions["get_call_history"]["fields"]) == {"start", "end"}
+    assert descriptions["get_call_history"]["response"] == {"optional": False}
+
+
 # --- set_call_forward -------------------------------------------------------------------
 async def test_set_call_forward_by_device(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
@@ -141,6 +163,10 @@ async def test_account_device_targets_all_its_lines(
     )
     assert [line["line"] for line in result["lines"]] == ["Room 101", "Room 102"]
     assert status(simulator, ROOM_101, CFU) == status(simulator, ROOM_102, CFU) == "ACTIVE"
+    # Not through one of its entities (nor an area or a label): that is too wide a net.
+    with pytest.raises(ServiceValidationError):
+        await call(hass, "reset_line", entity_id="binary_sensor.openapi_291908_bus_ent_push_notifications")
+    assert status(simulator, ROOM_101, CFU) == "ACTIVE"
 
 
 async def test_until_undoes_the_forward(
@@ -271,9 +297,13 @@ async def test_undo_retried_when_the_api_fails(
         device_id=line_device(hass, ROOM_101),
     )
     simulator.fail_next(503, count=None)
-    await travel(hass, freezer, until + timedelta(seconds=1))
+    with caplog.at_level(logging.WARNING, logger="custom_components.vtx_voip"):
+        await travel(hass, freezer, until + timedelta(seconds=1))
+        await travel(hass, freezer, REVERT_RETRY_DELAY)
+        await travel(hass, freezer, REVERT_RETRY_DELAY)
     assert status(simulator, ROOM_101, CFU) == "ACTIVE"
-    assert "trying again" in caplog.text
+    # Said once, not at every retry.
+    assert caplog.text.count("Undoing CALL_FORWARD_UNCONDITIONAL of line 176125 failed") == 1
 
     simulator.clear_faults()
     await travel(hass, freezer, REVERT_RETRY_DELAY)
@@ -299,22 +329,28 @@ async def test_naive_until_is_local_time(
 
 
 @pytest.mark.parametrize(
-    ("data", "key"),
+    ("data", "message"),
     [
-        ({"forward": "unconditional", "destination": "not a number"}, "invalid_destination"),
-        ({"forward": "busy", "destination": "12"}, "invalid_destination"),
-        ({"forward": "unconditional", "destination": MOBILE, "until": "2020-01-01T00:00:00+00:00"}, "until_in_past"),
+        (
+            {"forward": "unconditional", "destination": "not a number"},
+            '"not a number" is neither a phone number nor a SIP address',
+        ),
+        ({"forward": "busy", "destination": "12"}, '"12" is neither a phone number nor a SIP address'),
+        (
+            {"forward": "unconditional", "destination": MOBILE, "until": "2020-01-01T00:00:00+00:00"},
+            "The time to undo the forward must be in the future",
+        ),
     ],
 )
 async def test_set_call_forward_invalid(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, data: dict[str, Any], key: str
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, data: dict[str, Any], message: str
 ) -> None:
     """Bad arguments are refused with a translated validation error before any request."""
     simulator.reset_request_counts()
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "set_call_forward", data, device_id=line_device(hass, ROOM_101))
     assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == key
+    assert str(err.value) == message
     assert simulator.total_requests() == 0
 
 
@@ -374,6 +410,17 @@ async def test_no_line_targeted(
         with pytest.raises(ServiceValidationError) as err:
             await call(hass, service, data, **target)
         assert err.value.translation_key == "no_lines_targeted"
+
+
+async def test_target_by_area(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
+    """An area targets the lines in it; the account device in the same area does not widen it."""
+    area = ar.async_get(hass).async_create("Room 101")
+    dev_reg = dr.async_get(hass)
+    dev_reg.async_update_device(line_device(hass, ROOM_101), area_id=area.id)
+    dev_reg.async_update_device(init_integration.runtime_data.account_device_id, area_id=area.id)
+    result = await call(hass, "set_call_forward", {"forward": "unconditional", "destination": MOBILE}, area_id=area.id)
+    assert [line["user_id"] for line in result["lines"]] == [ROOM_101]
+    assert status(simulator, ROOM_102, CFU) == "INACTIVE"
 
 
 async def test_line_of_an_unloaded_entry(
@@ -556,9 +603,19 @@ async def test_no_baseline_and_unavailable_line(
     assert err.value.translation_key == "no_baseline"
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "save_baseline", device_id=device_id)
-    assert err.value.translation_key == "line_unavailable"
+    assert err.value.translation_key == "read_failed"
     # Room 101 is not held back by Room 102.
     assert (await call(hass, "save_baseline", device_id=line_device(hass, ROOM_101)))["lines"][0]["features"] > 0
+
+    # Readable again but without any feature (taken away at VTX): no empty baseline is saved.
+    simulator.clear_faults()
+    simulator.state.user_features[ROOM_102].clear()
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "save_baseline", device_id=device_id)
+    assert err.value.translation_key == "line_unavailable"
+    manager = config_entry.runtime_data.manager
+    assert manager is not None
+    assert ROOM_102 not in manager.store.baselines
 
 
 async def test_unreadable_stored_data_is_dropped(
@@ -643,6 +700,18 @@ async def test_stored_baseline_and_reverts_from_an_earlier_run(
         {"feature": DND, "before": {"status": "INACTIVE"}, "after": {"status": "ACTIVE"}}
     ]
     assert status(simulator, ROOM_101, DND) == "ACTIVE"
+
+
+async def test_removal_deletes_the_stored_baselines(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Baselines and reverts are kept until the entry is deleted, then go with it."""
+    key = f"{DOMAIN}.{init_integration.entry_id}.lines"
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert set(hass_storage[key]["data"]["baselines"]) == {str(ROOM_101), str(ROOM_102)}
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
 
 
 async def test_targets_of_other_integrations(

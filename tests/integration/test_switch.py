@@ -255,3 +255,31 @@ async def test_write_to_unknown_feature(hass: HomeAssistant, init_integration: M
         await features.async_write_feature(ROOM_101, "NO_SUCH_FEATURE", lambda feature: feature)
     assert err.value.translation_key == "feature_not_available"
     assert err.value.translation_placeholders == {"feature": "NO_SUCH_FEATURE", "line": str(ROOM_101)}
+
+
+async def test_line_unreadable_at_setup_gets_its_switches_later(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """A line whose features could not be read at set-up gets its entities once they can be."""
+    simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_102}/feat")
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(DND).state == STATE_OFF
+    assert hass.states.get("switch.room_102_do_not_disturb") is None
+    assert hass.states.get("text.room_102_forward_all_calls_to") is None
+
+    simulator.clear_faults()
+    simulator.set_dnd(ROOM_102, True)
+    await config_entry.runtime_data.features.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.room_102_do_not_disturb").state == STATE_ON
+    assert hass.states.get("text.room_102_forward_all_calls_to").state == "0225117902@s1.291908.bus.ipvoip.ch"
+    entity = entity_registry.async_get("switch.room_102_do_not_disturb")
+    subentry = next(sub for sub in config_entry.subentries.values() if sub.data["user_id"] == ROOM_102)
+    assert entity.config_subentry_id == subentry.subentry_id
+    # Added once: another refresh adds nothing.
+    count = len(er.async_entries_for_config_entry(entity_registry, config_entry.entry_id))
+    await config_entry.runtime_data.features.async_refresh()
+    await hass.async_block_till_done()
+    assert len(er.async_entries_for_config_entry(entity_registry, config_entry.entry_id)) == count

@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.components.text import DOMAIN as TEXT_DOMAIN, SERVICE_SET_VALUE
 from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
@@ -177,3 +177,19 @@ async def test_destination_change_found_by_poll(
     await hass.async_block_till_done()
     assert hass.states.get(CFU_TO).state == "+41225117999"
     assert hass.states.get("switch.room_101_forward_all_calls").attributes["destination"] == "+41225117999"
+
+
+async def test_set_destination_when_the_api_lost_the_data_block(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The feature read before the write has no data block: a translated error, nothing written."""
+    simulator.drop_pushes()
+    feature = simulator.feature(ROOM_101, "CALL_FORWARD_UNCONDITIONAL")
+    del feature["callForwardUnconditionalData"]
+    simulator.state.features[feature["id"]] = feature
+    simulator.reset_request_counts()
+    with pytest.raises(HomeAssistantError) as err:
+        await _set(hass, CFU_TO, "+41791234567")
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "feature_not_available"
+    assert simulator.request_counts() == {"GET /openapi/v1/feat/{feature_id}": 1}

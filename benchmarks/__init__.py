@@ -1,0 +1,1 @@
+"""Benchmarks of the VTX VoIP integration (run with ``scripts/benchmark``)."""

@@ -1,0 +1,126 @@
+"""Fixtures of the benchmarks: the test fixtures, and Home Assistant with N simulated lines.
+
+The benchmarks run Home Assistant's test harness like ``tests/integration`` does: the
+integration against the simulator over loopback, pushes handed to the webhook through
+Home Assistant's HTTP test client. Results are collected and printed as tables at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable
+import copy
+import json
+import logging
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
+
+from custom_components.vtx_voip.const import DOMAIN
+from tests.integration.conftest import PUSH_BASE_URL, WEBHOOK_ID, auto_enable_custom_integrations, line_subentry
+from vtx_simulator import Simulator
+from vtx_simulator.const import DEFAULT_DATA_PATH, DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
+
+__all__ = ["auto_enable_custom_integrations"]
+
+FIRST_USER_ID = 400_000
+FIRST_FEATURE_ID = 9_000_000
+
+# Tables printed at the end of the session: title -> (header, rows).
+RESULTS: dict[str, tuple[list[str], list[list[str]]]] = {}
+
+
+def record(title: str, header: list[str], row: list[Any]) -> None:
+    """Add a row to a result table."""
+    RESULTS.setdefault(title, (header, []))[1].append([str(value) for value in row])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the result tables."""
+    for title, (header, rows) in RESULTS.items():
+        widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+        terminalreporter.write_sep("=", title)
+        for line in (header, ["-" * width for width in widths], *rows):
+            terminalreporter.write_line("  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def seed_with_lines(count: int) -> dict[str, Any]:
+    """The default seed with ``count`` clones of its first line (new userIds, feature ids, logins)."""
+    seed = json.loads(DEFAULT_DATA_PATH.read_text(encoding="utf-8"))
+    template = seed["lines"][0]
+    lines = []
+    for index in range(count):
+        user_id = FIRST_USER_ID + index
+        number = f"+4122{7_000_000 + index}"
+        line = copy.deepcopy(template)
+        line.update(userId=user_id, loginName=f"{number}@m.ipvoip.ch", phoneNumber=number, name=f"Bench {index}")
+        for position, feature in enumerate(line["features"]):
+            feature["id"] = FIRST_FEATURE_ID + index * 100 + position
+            feature["userId"] = user_id
+        lines.append(line)
+    seed["lines"] = lines
+    return seed
+
+
+type LinesFactory = Callable[[int], Awaitable[tuple[Simulator, MockConfigEntry]]]
+
+
+@pytest.fixture
+async def integration_with_lines(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, socket_enabled: None
+) -> AsyncGenerator[LinesFactory]:
+    """Start a simulator with N lines and set up an entry with all of them (push on).
+
+    The test harness runs the event loop in debug mode, which slows every callback down;
+    production does not, so neither do the benchmarks.
+    """
+    hass.loop.set_debug(False)
+    # Only the result tables on the terminal (``-s``), not Home Assistant's INFO log.
+    quieted = [
+        (handler, handler.level)
+        for handler in logging.getLogger().handlers
+        if type(handler) is logging.StreamHandler and handler.level < logging.WARNING
+    ]
+    for handler, _level in quieted:
+        handler.setLevel(logging.WARNING)
+    simulators: list[Simulator] = []
+    client: Any = None
+
+    async def transport(url: str, body: bytes, headers: dict[str, str]) -> int:
+        nonlocal client
+        if client is None:
+            client = await hass_client_no_auth()
+        response = await client.post(URL(url).path, data=body, headers=headers)
+        return int(response.status)
+
+    async def factory(count: int) -> tuple[Simulator, MockConfigEntry]:
+        simulator = Simulator(seed_with_lines(count), push_transport=transport)
+        await simulator.start()
+        simulators.append(simulator)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=DEMO_USERNAME,
+            unique_id=DEMO_USERNAME.lower(),
+            data={
+                "url": simulator.base_url,
+                "username": DEMO_USERNAME,
+                "password": DEMO_PASSWORD,
+                "application_id": DEMO_APPLICATION_ID,
+                "webhook_id": WEBHOOK_ID,
+            },
+            options={"push_base_url": PUSH_BASE_URL},
+            subentries_data=[line_subentry(FIRST_USER_ID + index, f"Bench {index}") for index in range(count)],
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        return simulator, entry
+
+    yield factory
+    for simulator in simulators:
+        await simulator.stop()
+    for handler, level in quieted:
+        handler.setLevel(level)
