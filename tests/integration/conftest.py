@@ -8,6 +8,7 @@ HTTP POST -> webhook component -> the integration's handler.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+import contextlib
 from datetime import UTC, datetime
 from enum import Enum
 import functools
@@ -65,6 +66,9 @@ async def simulator(
     sim = Simulator(push_transport=transport)
     await sim.start()
     yield sim
+    # Let deliveries in flight finish before the HTTP test client goes away.
+    with contextlib.suppress(TimeoutError):
+        await sim.wait_for_pushes()
     await sim.stop()
 
 
