@@ -190,8 +190,9 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
     def _account_input(user_input: Mapping[str, Any]) -> dict[str, Any]:
         data = {key: str(value).strip() for key, value in user_input.items()}
         data[CONF_PASSWORD] = str(user_input[CONF_PASSWORD])
-        with suppress(ValueError):  # an invalid URL is reported by the validation
-            data[CONF_URL] = str(normalize_base_url(data[CONF_URL]))
+        if CONF_URL in data:
+            with suppress(ValueError):  # an invalid URL is reported by the validation
+                data[CONF_URL] = str(normalize_base_url(data[CONF_URL]))
         return data
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

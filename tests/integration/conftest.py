@@ -68,7 +68,7 @@ async def simulator(
     yield sim
     # Let deliveries in flight finish before the HTTP test client goes away.
     with contextlib.suppress(TimeoutError):
-        await sim.wait_for_pushes()
+        await sim.wait_for_pushes(within=2)
     await sim.stop()
 
 
