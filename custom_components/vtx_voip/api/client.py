@@ -53,6 +53,7 @@ DEFAULT_TIMEOUT: Final = 10.0
 APPLICATION_HEADER: Final = "X-C5-Application"
 # A body larger than this is not an answer of this API.
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+READ_CHUNK: Final = 64 * 1024
 
 
 def normalize_base_url(url: str) -> URL:
@@ -62,6 +63,19 @@ def normalize_base_url(url: str) -> URL:
         raise ValueError(f"not an http(s) URL: {url!r}")
     path = parsed.path if parsed.path.endswith("/") else parsed.path + "/"
     return parsed.with_path(path).with_query(None).with_fragment(None)
+
+
+async def _read_limited(stream: aiohttp.StreamReader) -> bytes:
+    """Read a body to its end, or to one byte past ``MAX_BODY_BYTES``."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY_BYTES:
+        chunk = await stream.read(READ_CHUNK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -140,7 +154,7 @@ class VtxClient:
                 async with self._session.request(
                     method, url, headers=self._headers, data=data, params=params, allow_redirects=False
                 ) as response:
-                    raw = await response.content.read(MAX_BODY_BYTES + 1)
+                    raw = await _read_limited(response.content)
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
         except TimeoutError as err:

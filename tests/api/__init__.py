@@ -1,0 +1,1 @@
+"""Tests of the API client on its own (no Home Assistant)."""
