@@ -21,11 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vtx_simulator.const import (  # noqa: E402
-    DEMO_APPLICATION_ID,
-    DEMO_PASSWORD,
-    DEMO_USERNAME,
-)
+from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME  # noqa: E402
 
 USERNAME = "demo"
 PASSWORD = "demo-password"
@@ -33,8 +29,8 @@ LINES = "176125 = Room 101\n176129 = Room 102\n176133 = Room 103\n176137 = Front
 DASHBOARD = ROOT / "config" / "dashboards" / "front_desk.yaml"
 
 
-async def _wait(session: aiohttp.ClientSession, url: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait(session: aiohttp.ClientSession, url: str, limit: float = 180) -> None:
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
             async with session.get(url) as response:
@@ -43,7 +39,7 @@ async def _wait(session: aiohttp.ClientSession, url: str, timeout: float = 180) 
         except aiohttp.ClientError:
             pass
         await asyncio.sleep(1)
-    raise SystemExit(f"{url} did not answer within {timeout} s")
+    raise SystemExit(f"{url} did not answer within {limit} s")
 
 
 async def _token(session: aiohttp.ClientSession, ha: str) -> str:
