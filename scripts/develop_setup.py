@@ -45,7 +45,11 @@ async def _wait(session: aiohttp.ClientSession, url: str, limit: float = 180) ->
 async def _token(session: aiohttp.ClientSession, ha: str) -> str:
     client_id = f"{ha}/"
     async with session.get(f"{ha}/api/onboarding") as response:
-        steps = {step["step"]: step["done"] for step in await response.json()}
+        # Once onboarding is done, Home Assistant no longer serves this view.
+        done = response.status == 404
+        steps = {} if done else {step["step"]: step["done"] for step in await response.json()}
+    if done:
+        steps = dict.fromkeys(("user", "core_config", "analytics", "integration"), True)
     if not steps.get("user"):
         async with session.post(
             f"{ha}/api/onboarding/users",
@@ -135,12 +139,19 @@ async def _dashboard(session: aiohttp.ClientSession, ha: str, token: str) -> Non
         await ws.send_json({"type": "auth", "access_token": token})
         if (await ws.receive_json()).get("type") != "auth_ok":
             raise SystemExit("websocket authentication failed")
-        await ws.send_json({"id": 1, "type": "lovelace/dashboards/list"})
-        dashboards = (await ws.receive_json())["result"]
+        # The http: settings of configuration.yaml (loopback only) need a confirmation
+        # once in Home Assistant 2026.10; give it here (an error means none was pending).
+        await ws.send_json({"id": 1, "type": "http/config/promote"})
+        await ws.receive_json()
+        await ws.send_json({"id": 2, "type": "lovelace/dashboards/list"})
+        answer = await ws.receive_json()
+        if "result" not in answer:
+            raise SystemExit(f"listing dashboards failed: {answer}")
+        dashboards = answer["result"]
         if not any(item["url_path"] == "front-desk" for item in dashboards):
             await ws.send_json(
                 {
-                    "id": 2,
+                    "id": 3,
                     "type": "lovelace/dashboards/create",
                     "url_path": "front-desk",
                     "title": "Front desk",
@@ -153,7 +164,7 @@ async def _dashboard(session: aiohttp.ClientSession, ha: str, token: str) -> Non
             result = await ws.receive_json()
             if not result.get("success"):
                 raise SystemExit(f"creating the dashboard failed: {result}")
-        await ws.send_json({"id": 3, "type": "lovelace/config/save", "url_path": "front-desk", "config": config})
+        await ws.send_json({"id": 4, "type": "lovelace/config/save", "url_path": "front-desk", "config": config})
         result = await ws.receive_json()
         if not result.get("success"):
             raise SystemExit(f"saving the dashboard failed: {result}")

@@ -1,0 +1,1 @@
+"""End-to-end test in a real browser (run by scripts/e2e)."""
