@@ -68,13 +68,27 @@ async def instance() -> AsyncIterator[tuple[str, str]]:
             sys.executable, "-m", "vtx_simulator", "serve", "--port", str(sim_port), cwd=ROOT, stdout=log, stderr=log
         )
         ha = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "homeassistant", "--config", str(config), "--skip-pip", cwd=ROOT, stdout=log, stderr=log
+            sys.executable,
+            "-m",
+            "homeassistant",
+            "--config",
+            str(config),
+            "--skip-pip",
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
         )
         try:
             await _wait_http(f"{sim_url}/_control/state", 60)
             await _wait_http(f"{ha_url}/api/onboarding", 180)
             setup = await asyncio.create_subprocess_exec(
-                sys.executable, str(ROOT / "scripts" / "develop_setup.py"), "--ha", ha_url, "--simulator", sim_url, cwd=ROOT
+                sys.executable,
+                str(ROOT / "scripts" / "develop_setup.py"),
+                "--ha",
+                ha_url,
+                "--simulator",
+                sim_url,
+                cwd=ROOT,
             )
             assert await setup.wait() == 0
             yield ha_url, sim_url
