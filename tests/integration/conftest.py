@@ -7,6 +7,7 @@ HTTP POST -> webhook component -> the integration's handler.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 import contextlib
 from datetime import UTC, datetime
@@ -54,12 +55,16 @@ async def simulator(
     hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, socket_enabled: None
 ) -> AsyncGenerator[Simulator]:
     """A simulator on 127.0.0.1 whose pushes reach Home Assistant's webhook."""
-    client: Any = None
+    # The HTTP test client is made on the first push (making it freezes HA's router, so
+    # not before the integration registered its webhook), in a task of its own: a
+    # delivery cancelled at teardown must not leave a half-made client session behind.
+    making: asyncio.Task[Any] | None = None
 
     async def transport(url: str, body: bytes, headers: dict[str, str]) -> int:
-        nonlocal client
-        if client is None:
-            client = await hass_client_no_auth()
+        nonlocal making
+        if making is None:
+            making = hass.async_create_task(hass_client_no_auth())
+        client = await asyncio.shield(making)
         response = await client.post(URL(url).path, data=body, headers=headers)
         return int(response.status)
 
@@ -70,6 +75,8 @@ async def simulator(
     with contextlib.suppress(TimeoutError):
         await sim.wait_for_pushes(within=2)
     await sim.stop()
+    if making is not None:
+        await making
 
 
 def line_subentry(user_id: int, name: str) -> ConfigSubentryData:
