@@ -119,7 +119,7 @@ async def _dnd_status(sim_url: str) -> str:
 
 async def test_toggle_dnd_from_the_dashboard(instance: tuple[str, str]) -> None:
     """Log in, open Front desk, toggle Room 101's DND: the simulator's feature turns ACTIVE."""
-    from playwright.async_api import async_playwright  # noqa: PLC0415
+    from playwright.async_api import async_playwright
 
     ha_url, sim_url = instance
     assert await _dnd_status(sim_url) == "INACTIVE"
