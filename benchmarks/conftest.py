@@ -65,7 +65,7 @@ def seed_with_lines(count: int) -> dict[str, Any]:
     return seed
 
 
-type LinesFactory = Callable[[int], Awaitable[tuple[Simulator, MockConfigEntry]]]
+type LinesFactory = Callable[..., Awaitable[tuple[Simulator, MockConfigEntry]]]
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ async def integration_with_lines(
         response = await client.post(URL(url).path, data=body, headers=headers)
         return int(response.status)
 
-    async def factory(count: int) -> tuple[Simulator, MockConfigEntry]:
+    async def factory(count: int, *, push: bool = True) -> tuple[Simulator, MockConfigEntry]:
         simulator = Simulator(seed_with_lines(count), push_transport=transport)
         await simulator.start()
         simulators.append(simulator)
@@ -111,7 +111,7 @@ async def integration_with_lines(
                 "application_id": DEMO_APPLICATION_ID,
                 "webhook_id": WEBHOOK_ID,
             },
-            options={"push_base_url": PUSH_BASE_URL},
+            options={"push_base_url": PUSH_BASE_URL} if push else {},
             subentries_data=[line_subentry(FIRST_USER_ID + index, f"Bench {index}") for index in range(count)],
         )
         entry.add_to_hass(hass)
