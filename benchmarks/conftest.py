@@ -7,6 +7,7 @@ Home Assistant's HTTP test client. Results are collected and printed as tables a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 import copy
 import json
@@ -87,12 +88,14 @@ async def integration_with_lines(
     for handler, _level in quieted:
         handler.setLevel(logging.WARNING)
     simulators: list[Simulator] = []
-    client: Any = None
+    making: asyncio.Task[Any] | None = None
 
     async def transport(url: str, body: bytes, headers: dict[str, str]) -> int:
-        nonlocal client
-        if client is None:
-            client = await hass_client_no_auth()
+        # As in tests/integration/conftest.py: the client is made once, in a shielded task.
+        nonlocal making
+        if making is None:
+            making = hass.async_create_task(hass_client_no_auth())
+        client = await asyncio.shield(making)
         response = await client.post(URL(url).path, data=body, headers=headers)
         return int(response.status)
 
@@ -122,5 +125,7 @@ async def integration_with_lines(
     yield factory
     for simulator in simulators:
         await simulator.stop()
+    if making is not None:
+        await making
     for handler, level in quieted:
         handler.setLevel(level)
