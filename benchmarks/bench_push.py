@@ -4,33 +4,123 @@ Run with ``scripts/benchmark``. Numbers are printed, never asserted against a th
 
 - Latency: the simulator changes DND on a line and POSTs the wiki-shaped featureEvents
   push; the clock runs from the change until Home Assistant's state machine shows the
-  switch's new state. The POST goes through Home Assistant's HTTP test client (the whole
-  aiohttp request path, webhook component and handler, without a TCP socket) in the same
-  event loop as the simulator.
-- Requests per hour: each periodic job (features, presence, call-history fallback) runs
-  once against the simulator with 4 lines; its request count is scaled by its interval,
-  with push working and without push (no notification URL: the entry polls).
+  switch's new state (a ``state_changed`` listener). Two paths are measured:
+
+  * *real HTTP*: the simulator's own aiohttp client POSTs over loopback TCP to Home
+    Assistant's HTTP application served by aiohttp on 127.0.0.1 (the test harness's
+    server, on a real port), exactly as the VTX servers would (push base URL option);
+  * *test client*: the push handed to Home Assistant's HTTP test client (what the
+    integration tests do), for comparison.
+
+  Simulator and Home Assistant share one event loop, so the figures include the
+  simulator's own work (serialising, queueing, sending).
+- Requests per line per hour: an hour is simulated with time travel (freezer and
+  ``async_fire_time_changed``, 30 s at a time); every API request the simulator sees is
+  counted and divided by the number of lines (4), with push working and without it (no
+  notification URL: the entry polls).
 """
 
 from __future__ import annotations
 
 import asyncio
-from functools import partial
+from collections.abc import AsyncGenerator, Awaitable, Callable
+import logging
 import statistics
 import time
+from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
 
-from custom_components.vtx_voip.push import CALL_FALLBACK_INTERVAL, CALL_RECONCILE_INTERVAL
+from custom_components.vtx_voip.const import DOMAIN
+from tests.integration.conftest import WEBHOOK_ID, line_subentry
+from vtx_simulator import Simulator
+from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
-from .conftest import FIRST_USER_ID, LinesFactory, record
+from .conftest import FIRST_USER_ID, record, seed_with_lines
 
 TOGGLES = 200
-LINES_PER_HOUR = 4
+LINES = 4
+
+type Setup = Callable[..., Awaitable[tuple[Simulator, MockConfigEntry]]]
 
 
-async def test_push_to_state_latency(hass: HomeAssistant, integration_with_lines: LinesFactory) -> None:
-    simulator, _entry = await integration_with_lines(1)
+@pytest.fixture
+async def push_setup(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, socket_enabled: None
+) -> AsyncGenerator[Setup]:
+    """Set up a simulator with N lines and an entry; pushes over real HTTP, the test client, or none.
+
+    ``mode``: ``"http"`` (the simulator POSTs to Home Assistant's server on its real port),
+    ``"client"`` (pushes handed to the HTTP test client), ``"none"`` (no notification URL).
+    """
+    hass.loop.set_debug(False)
+    quieted = [
+        (handler, handler.level)
+        for handler in logging.getLogger().handlers
+        if type(handler) is logging.StreamHandler and handler.level < logging.WARNING
+    ]
+    for handler, _level in quieted:
+        handler.setLevel(logging.WARNING)
+    # The HTTP server starts with the client: the routes the entry needs must exist by then.
+    assert await async_setup_component(hass, "webhook", {})
+    client = await hass_client_no_auth()
+    server_url = f"http://127.0.0.1:{client.server.port}"
+    simulators: list[Simulator] = []
+    entries: list[MockConfigEntry] = []
+
+    async def via_test_client(url: str, body: bytes, headers: Any) -> int:
+        response = await client.post(URL(url).path, data=body, headers=headers)
+        return int(response.status)
+
+    async def setup(count: int, mode: str) -> tuple[Simulator, MockConfigEntry]:
+        simulator = Simulator(seed_with_lines(count), push_transport=via_test_client if mode == "client" else None)
+        await simulator.start()
+        simulators.append(simulator)
+        options = {} if mode == "none" else {"push_base_url": server_url}
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=DEMO_USERNAME,
+            unique_id=DEMO_USERNAME.lower(),
+            data={
+                "url": simulator.base_url,
+                "username": DEMO_USERNAME,
+                "password": DEMO_PASSWORD,
+                "application_id": DEMO_APPLICATION_ID,
+                "webhook_id": WEBHOOK_ID,
+            },
+            options=options,
+            subentries_data=[line_subentry(FIRST_USER_ID + index, f"Bench {index}") for index in range(count)],
+        )
+        entry.add_to_hass(hass)
+        entries.append(entry)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        return simulator, entry
+
+    yield setup
+    for entry in entries:
+        if entry.entry_id in {item.entry_id for item in hass.config_entries.async_entries(DOMAIN)}:
+            await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    for simulator in simulators:
+        await simulator.stop()
+    for handler, level in quieted:
+        handler.setLevel(level)
+
+
+@pytest.mark.parametrize("mode", ["http", "client"])
+async def test_push_to_state_latency(hass: HomeAssistant, push_setup: Setup, mode: str) -> None:
+    """Milliseconds from a DND change on the simulator to the switch's new state, 200 toggles."""
+    simulator, entry = await push_setup(1, mode)
+    runtime = entry.runtime_data
+    assert runtime.push is not None
+    assert runtime.push.healthy
     entity_id = "switch.bench_0_do_not_disturb"
     assert hass.states.get(entity_id) is not None
     changed = asyncio.Event()
@@ -48,52 +138,65 @@ async def test_push_to_state_latency(hass: HomeAssistant, integration_with_lines
         await asyncio.wait_for(changed.wait(), 5)
         latencies.append((time.perf_counter() - start) * 1000)
     unsub()
+    await simulator.wait_for_pushes()
+    deliveries = simulator.deliveries()
+    assert len(deliveries) == TOGGLES
+    assert {delivery["status"] for delivery in deliveries} == {200}
+    assert runtime.push.pushes_received == TOGGLES
     latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)]
     record(
-        "push-to-state latency (ms), simulator change -> state machine",
-        ["toggles", "p50", "p99", "max"],
-        [TOGGLES, f"{statistics.median(latencies):.2f}", f"{p99:.2f}", f"{latencies[-1]:.2f}"],
+        "push-to-state latency (ms): simulator change -> state_changed",
+        ["path", "toggles", "p50", "p99", "max"],
+        [
+            "real HTTP over loopback" if mode == "http" else "HTTP test client",
+            TOGGLES,
+            f"{statistics.median(latencies):.2f}",
+            f"{p99:.2f}",
+            f"{latencies[-1]:.2f}",
+        ],
     )
 
 
-async def test_requests_per_line_per_hour(hass: HomeAssistant, integration_with_lines: LinesFactory) -> None:
-    """Requests of one cycle of each periodic job, counted, times its runs per hour.
+@pytest.mark.parametrize("push", [True, False], ids=["push_on", "push_off"])
+async def test_requests_per_line_per_hour(
+    freezer: FrozenDateTimeFactory, hass: HomeAssistant, push_setup: Setup, push: bool
+) -> None:
+    """Every API request the simulator sees in a simulated hour, per line (4 lines).
 
-    (Time travel cannot drive real HTTP requests here: moving the loop's clock fires the
-    requests' own timeouts. So each job runs once for real and is scaled by its interval.)
+    ``freezer`` starts before Home Assistant, so the event loop's clock and the timers
+    scheduled on it move together with the travel (the simulator's clock follows too).
     """
-    for push in (True, False):
-        simulator, entry = await integration_with_lines(LINES_PER_HOUR, push=push)
-        runtime = entry.runtime_data
-        assert runtime.push is not None
-        assert runtime.push.healthy is push
-        calls = runtime.calls
-        assert calls is not None
-        jobs = [
-            ("features", runtime.features.update_interval, runtime.features.async_refresh),
-            ("presence", runtime.presence.update_interval, runtime.presence.async_refresh),
-            (
-                "call history",
-                CALL_FALLBACK_INTERVAL if not push else CALL_RECONCILE_INTERVAL,
-                partial(calls.async_backfill, runtime.client),
-            ),
-        ]
-        per_hour: dict[str, float] = {}
-        for name, interval, run in jobs:
-            assert interval is not None
-            simulator.reset_request_counts()
-            await run()
-            await hass.async_block_till_done()
-            per_hour[name] = simulator.total_requests() * (3600 / interval.total_seconds()) / LINES_PER_HOUR
-        record(
-            "API requests per line per hour (measured per cycle x cycles per hour, 4 lines)",
-            ["push", "features", "presence", "call history", "total"],
-            [
-                "on" if push else "off",
-                *(f"{per_hour[name]:.1f}" for name in ("features", "presence", "call history")),
-                f"{sum(per_hour.values()):.1f}",
-            ],
-        )
-        assert await hass.config_entries.async_remove(entry.entry_id)
-        await hass.async_block_till_done()
+    simulator, entry = await push_setup(LINES, "client" if push else "none")
+    runtime = entry.runtime_data
+    assert runtime.push is not None
+    assert runtime.push.healthy is push
+    # Past the first cycles after set-up (the intervals in force then were the start-up ones).
+    for _ in range(2 * 16):
+        await _travel(hass, freezer)
+    simulator.reset_request_counts()
+    for _ in range(2 * 60):
+        await _travel(hass, freezer)
+    counts = simulator.request_counts()
+    per_line = {
+        "features": counts.get("GET /openapi/v1/users/{user_id}/feat", 0) / LINES,
+        "presence": counts.get("GET /openapi/v1/users/{user_id}/presence", 0) / LINES,
+        "call history": counts.get("GET /openapi/v1/users/{user_id}/calllogs", 0) / LINES,
+    }
+    other = simulator.total_requests() / LINES - sum(per_line.values())
+    record(
+        "API requests per line per hour (simulated hour, time travel, 4 lines)",
+        ["push", "features", "presence", "call history", "other", "total"],
+        [
+            "on" if push else "off",
+            *(f"{value:.1f}" for value in per_line.values()),
+            f"{other:.1f}",
+            f"{simulator.total_requests() / LINES:.1f}",
+        ],
+    )
+
+
+async def _travel(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    freezer.tick(30)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)

@@ -440,3 +440,42 @@ async def test_healthy_cadence_and_request_budget(
     assert push is not None
     assert push.healthy
     assert issue(hass, init_integration, "push_stalled") is None
+
+
+async def test_entry_without_lines(hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry) -> None:
+    """An entry with no line subscribes to nothing and reports push off, without an issue."""
+    config_entry.add_to_hass(hass)
+    for subentry_id in list(config_entry.subentries):
+        hass.config_entries.async_remove_subentry(config_entry, subentry_id)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert simulator.subscriptions() == []
+    assert issue(hass, config_entry, "subscribe_failed") is None
+    assert issue(hass, config_entry, "no_push_url") is None
+    assert hass.states.get(push_entity(hass, config_entry)).state == STATE_OFF
+
+
+async def test_staggered_renewals(
+    freezer: FrozenDateTimeFactory, hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Subscriptions made at different times are each renewed when due, not all at once."""
+    old = by_type(simulator)["FEATURE"]["id"]
+    simulator.state.delete_subscription(old)
+    simulator.set_dnd(ROOM_101, True)
+    await travel(hass, freezer, FEATURE_RECONCILE_INTERVAL)
+    # Re-created 15 minutes after the others: due 15 minutes after them (a day before expiry).
+    expires = {resource: parse_datetime(sub["expires"]) for resource, sub in by_type(simulator).items()}
+    assert expires["FEATURE"] is not None
+    assert expires["CALL_LOG"] is not None
+    assert expires["FEATURE"] - expires["CALL_LOG"] >= timedelta(minutes=15)
+    simulator.reset_request_counts()
+    await travel(hass, freezer, expires["CALL_LOG"] - timedelta(days=1) - dt_util.utcnow() + timedelta(minutes=3))
+    after = {resource: sub["expires"] for resource, sub in by_type(simulator).items()}
+    assert simulator.request_counts()[RENEW] == 2
+    assert parse_datetime(after["FEATURE"]) == expires["FEATURE"]
+    assert parse_datetime(after["CALL_LOG"]) != expires["CALL_LOG"]
+    assert parse_datetime(after["PRESENCE"]) != expires["PRESENCE"]
+    await travel(hass, freezer, timedelta(minutes=15))
+    assert simulator.request_counts()[RENEW] == 3
+    assert parse_datetime(by_type(simulator)["FEATURE"]["expires"]) != expires["FEATURE"]

@@ -5,6 +5,7 @@ The entry here has no push base URL option unless a test gives one.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -12,6 +13,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -208,3 +210,32 @@ async def test_remove_entry_api_down(
     await hass.async_block_till_done()
     assert "Could not delete the push subscriptions of a removed entry" in caplog.text
     cloud["delete"].assert_awaited_once_with(hass, WEBHOOK_ID)
+
+
+async def test_remove_entry_without_cloud_subscription(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry, cloud: dict[str, Any]
+) -> None:
+    """Removal with the cloud loaded but unsubscribed: subscriptions of others stay, 404s are fine."""
+    await hass.config.async_update(external_url=EXTERNAL)
+    with patch.object(cloud["module"], "async_active_subscription", return_value=False):
+        await _setup(hass, config_entry)
+        assert urls(simulator) == {EXTERNAL_URL}
+        simulator.add_fault("status", count=None, status=503, method="DELETE")
+        assert await hass.config_entries.async_unload(config_entry.entry_id)
+        await hass.async_block_till_done()
+        foreign = simulator.state.create_subscription(
+            {
+                "resourceType": "FEATURE",
+                "notificationUrl": "https://other.example.com/hook",
+                "expires": (dt_util.utcnow() + timedelta(days=1)).isoformat(),
+                "userIds": [ROOM_101],
+            }
+        ).id
+        # The API says the leftovers are already gone when asked to delete them.
+        simulator.clear_faults()
+        simulator.add_fault("status", count=None, status=404, method="DELETE")
+        await hass.config_entries.async_remove(config_entry.entry_id)
+        await hass.async_block_till_done()
+    cloud["create"].assert_not_called()
+    cloud["delete"].assert_awaited_once_with(hass, WEBHOOK_ID)
+    assert foreign in {sub["id"] for sub in simulator.subscriptions()}

@@ -252,6 +252,15 @@ async def test_extra_fields_tolerated(hass: HomeAssistant, simulator: Simulator,
     assert feature_snapshot(hass)[ROOM_101]["CENTRAL_DND"]["newField"] == {"nested": [1, 2]}
 
 
+async def test_unparsable_number_refused(hass: HomeAssistant, simulator: Simulator, client: Any) -> None:
+    """A number too long for Python's int() (over 4300 digits) refuses the push: 400."""
+    dnd = with_status(simulator.feature(ROOM_101, "CENTRAL_DND"), "ACTIVE")
+    dnd["id"] = "9" * 5000
+    before = feature_snapshot(hass)
+    assert await post(client, feature_push(sub_id(hass), dnd, dt_util.utcnow() + timedelta(seconds=1))) == 400
+    assert feature_snapshot(hass) == before
+
+
 async def test_bad_entries_skipped_good_ones_applied(hass: HomeAssistant, simulator: Simulator, client: Any) -> None:
     """An entry that cannot be parsed is skipped; the others of the same push apply."""
     dnd = with_status(simulator.feature(ROOM_101, "CENTRAL_DND"), "ACTIVE")
