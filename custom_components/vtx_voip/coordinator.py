@@ -106,6 +106,12 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         """Whether polled data differs from the data held."""
         return old != new
 
+    def _merge(self, user_id: int, held: T | None, polled: T, started: datetime) -> T:
+        """Combine a line's polled data with what is held: what arrived during the poll wins."""
+        if held is not None and self._stamps.get(user_id, started) > started:
+            return held
+        return polled
+
     @abstractmethod
     async def _fetch_line(self, user_id: int) -> T:
         """Read one line's resource."""
@@ -141,12 +147,13 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
                 errors[user_id] = result
             elif isinstance(result, BaseException):
                 raise result
-            elif self._stamps.get(user_id, started) <= started:
-                # A push that arrived while this poll ran is newer: keep it.
-                if user_id in data and self._differs(data[user_id], result):
+            else:
+                held = data.get(user_id)
+                merged = self._merge(user_id, held, result, started)
+                if held is not None and self._differs(held, merged):
                     changed = True
-                data[user_id] = result
-                self._stamps[user_id] = started
+                data[user_id] = merged
+                self._stamps[user_id] = max(self._stamps.get(user_id, started), started)
         if user_ids and forbidden == len(user_ids):
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
         if rate_limited is not None:
@@ -188,8 +195,10 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             self.async_update_listeners()
 
     @callback
-    def _async_store_line(self, user_id: int, value: T, stamp: datetime) -> None:
-        self._stamps[user_id] = stamp
+    def _async_store_line(self, user_id: int, value: T, stamp: datetime | None) -> None:
+        """Store a line's data; ``stamp`` (None: leave it) is when it was known true."""
+        if stamp is not None:
+            self._stamps[user_id] = stamp
         self.data = {**(self.data or {}), user_id: value}
         self.failed_lines.discard(user_id)
         self.async_update_listeners()
@@ -210,6 +219,21 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         if old.keys() != new.keys():
             return True
         return any(old[name].raw != new[name].raw for name in new)
+
+    def _merge(self, user_id: int, held: LineFeatures | None, polled: LineFeatures, started: datetime) -> LineFeatures:
+        """Merge per feature: a feature pushed or written while the poll ran is kept.
+
+        Pushes stamp features, not lines, so an event about one feature never makes an
+        older event about another feature of the same line look out of date.
+        """
+        if held is None:
+            return polled
+        merged = dict(polled)
+        for name, feature in polled.items():
+            kept = held.get(name)
+            if kept is not None and kept.id == feature.id and self._feature_stamps.get(kept.id, started) > started:
+                merged[name] = kept
+        return merged
 
     async def _fetch_line(self, user_id: int) -> LineFeatures:
         features = await self.client.get_features(user_id)
@@ -240,9 +264,7 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         self._feature_stamps[feature.id] = stamp
         if current.raw == feature.raw:
             return False
-        self._async_store_line(
-            feature.user_id, {**line, feature.name: feature}, max(stamp, self._stamps.get(feature.user_id, stamp))
-        )
+        self._async_store_line(feature.user_id, {**line, feature.name: feature}, None)
         return True
 
     async def async_write_feature(self, user_id: int, feat_name: str, change: Callable[[Feature], Feature]) -> Feature:
@@ -290,7 +312,7 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
             return
         now = dt_util.utcnow()
         self._feature_stamps[feature.id] = now
-        self._async_store_line(feature.user_id, {**line, feature.name: feature}, now)
+        self._async_store_line(feature.user_id, {**line, feature.name: feature}, None)
 
 
 class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):

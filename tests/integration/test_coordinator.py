@@ -101,3 +101,40 @@ async def test_poll_without_change_keeps_state(
     assert runtime.push is not None
     assert runtime.push.healthy
     assert set(runtime.features.data) == {ROOM_101, ROOM_102}
+
+
+async def test_push_of_one_feature_does_not_hide_an_older_push_of_another(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Events are ordered per feature: DND at t+2 does not make a forward event of t+1 stale."""
+    coordinator = init_integration.runtime_data.features
+    dnd = coordinator.feature(ROOM_101, "CENTRAL_DND")
+    cfu = coordinator.feature(ROOM_101, "CALL_FORWARD_UNCONDITIONAL")
+    assert dnd is not None
+    assert cfu is not None
+    now = dt_util.utcnow()
+    assert coordinator.async_apply_feature(dnd.with_status(True), now + timedelta(seconds=2))
+    assert coordinator.async_apply_feature(cfu.with_status(True), now + timedelta(seconds=1))
+    # Older than what is held for the same feature: ignored.
+    assert not coordinator.async_apply_feature(dnd.with_status(False), now + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
+    assert hass.states.get("switch.room_101_forward_all_calls").state == STATE_ON
+
+
+async def test_poll_keeps_a_feature_pushed_while_it_ran(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A push stamped after the poll started wins over the poll for that feature only."""
+    coordinator = init_integration.runtime_data.features
+    dnd = coordinator.feature(ROOM_101, "CENTRAL_DND")
+    assert dnd is not None
+    future = dt_util.utcnow() + timedelta(minutes=5)
+    simulator.drop_pushes()
+    simulator.set_forward(ROOM_101, "unconditional", True)  # only a poll can see this
+    assert coordinator.async_apply_feature(dnd.with_status(True), future)  # the API still says off
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
+    assert hass.states.get("switch.room_101_forward_all_calls").state == STATE_ON
+    simulator.clear_push_faults()
