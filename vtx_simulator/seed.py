@@ -27,12 +27,13 @@ SERVER_INFO: Final[dict[str, Any]] = {
 SERVICE_PROVIDER: Final = {"id": 2, "name": "vtx.sp"}
 ENTERPRISE: Final = {"id": 16317, "name": "291908.bus.ent"}
 SITE: Final = {"id": 16321, "name": "s1.291908.bus.ipvoip.ch"}
-# FOUND: the wiki's table of userIds, loginNames and numbers. The names are ours.
+# FOUND: the wiki's table of userIds, loginNames and numbers. The names are ours, the
+# same as the demo's lines in Home Assistant (scripts/develop_setup.py, tests, README).
 LINES: Final = (
-    (176125, "+41225662194", "Reception"),
-    (176129, "+41225662195", "Room 101"),
-    (176133, "+41225662196", "Room 102"),
-    (176137, "+41225662197", "Office"),
+    (176125, "+41225662194", "Room 101"),
+    (176129, "+41225662195", "Room 102"),
+    (176133, "+41225662196", "Room 103"),
+    (176137, "+41225662197", "Front desk"),
 )
 LOGIN_DOMAIN: Final = "m.ipvoip.ch"
 # FOUND: the 19 featNames of the wiki's listing, in its order.
