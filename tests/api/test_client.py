@@ -289,7 +289,7 @@ async def test_put_without_answer_body(raw_server: RawServer, session: aiohttp.C
     assert (await client.put_feature(feature)).to_json() == feature.to_json()
     assert raw_server.seen[-1].method == "PUT"
     assert (
-        raw_server.seen_bodies[-1]
+        raw_server.seen[-1].body
         == b'{"id": 5, "featName": "CENTRAL_DND", "userId": 1, "status": "ACTIVE", "x": {"y": 1}}'
     )
 

@@ -92,7 +92,7 @@ def _error_message(status: int, text: str) -> str:
     """Return a short message from an error body (Spring's ``message``/``error`` when present)."""
     try:
         body = json.loads(text)
-    except ValueError:
+    except ValueError, RecursionError:
         body = None
     if isinstance(body, dict):
         for key in ("message", "error"):
@@ -173,6 +173,8 @@ class VtxClient:
             return json.loads(text)
         except ValueError as err:
             raise VtxResponseError(f"The VTX API sent invalid JSON (HTTP {status})") from err
+        except RecursionError as err:  # a body nested deeper than the decoder's stack allows
+            raise VtxResponseError(f"The VTX API sent JSON nested too deeply (HTTP {status})") from err
 
     @staticmethod
     def _raise_for_status(status: int, text: str, retry_after: str | None) -> None:
@@ -197,7 +199,7 @@ class VtxClient:
             result = parser(body)
         except VtxError:
             raise
-        except (TypeError, ValueError, KeyError, AttributeError) as err:
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as err:
             raise VtxResponseError(f"Unexpected answer from the VTX API: {err}") from err
         return result
 

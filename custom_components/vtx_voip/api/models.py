@@ -38,14 +38,30 @@ def _obj(value: Any, what: str) -> JsonObject:
     return value
 
 
+def _int_from_text(value: str, *, signed: bool) -> int | None:
+    """Parse a decimal integer written with ASCII digits; ``None`` for anything else.
+
+    ``str.isdigit`` alone is not enough: it accepts "²" and other digits ``int()`` refuses,
+    and ``int()`` refuses more than 4300 digits.
+    """
+    text = value.strip()
+    digits = text[1:] if signed and text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def _req_int(data: Mapping[str, Any], key: str, what: str) -> int:
     value = data.get(key)
     if isinstance(value, bool):
         raise VtxResponseError(f"{what}: {key} is not an integer")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str) and (number := _int_from_text(value, signed=True)) is not None:
+        return number
     raise VtxResponseError(f"{what}: {key} is missing or not an integer")
 
 
@@ -69,8 +85,8 @@ def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str):
+        return _int_from_text(value, signed=False)
     return None
 
 
@@ -122,8 +138,8 @@ def _int_list(data: Mapping[str, Any], key: str) -> tuple[int, ...]:
             continue
         if isinstance(item, int):
             result.append(item)
-        elif isinstance(item, str) and item.isdigit():
-            result.append(int(item))
+        elif isinstance(item, str) and (number := _int_from_text(item, signed=False)) is not None:
+            result.append(number)
     return tuple(result)
 
 
@@ -201,12 +217,16 @@ class Feature:
     def from_json(cls, data: Any) -> Self:
         """Parse a feature object (the bare one, not the ``{"feature": ...}`` wrapper)."""
         body = _obj(data, "feature")
+        try:
+            raw = copy.deepcopy(body)
+        except RecursionError:
+            raise VtxResponseError("feature: nested too deeply") from None
         return cls(
             id=_req_int(body, "id", "feature"),
             name=_req_str(body, "featName", "feature"),
             user_id=_req_int(body, "userId", "feature"),
             status=_opt_str(body, "status") or STATUS_INACTIVE,
-            raw=copy.deepcopy(body),
+            raw=raw,
         )
 
     @property
