@@ -222,7 +222,9 @@ def test_with_status_changes_only_the_status(name: str, path: tuple[str | int, .
     assert _same(_at(wiki(name), path), body)
 
 
-@pytest.mark.parametrize(("get", "put"), [("feature_cfu_get", "feature_cfu_put_answer"), ("feature_dnd_get", "feature_dnd_put_answer")])
+@pytest.mark.parametrize(
+    ("get", "put"), [("feature_cfu_get", "feature_cfu_put_answer"), ("feature_dnd_get", "feature_dnd_put_answer")]
+)
 def test_switching_on_reproduces_the_wikis_put(get: str, put: str) -> None:
     """GET, set ACTIVE (the wiki's ``sed s/INACTIVE/ACTIVE/``), PUT: the body the wiki sent."""
     fetched = parse_feature_envelope(wiki(get))
