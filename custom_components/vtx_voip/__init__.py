@@ -1,4 +1,15 @@
-"""The VTX VoIP integration: phone lines of a VTX virtual PBX in Home Assistant."""
+"""The VTX VoIP integration: phone lines of a VTX virtual PBX in Home Assistant.
+
+Set-up builds every part first (coordinators, call tracker, line store and manager, push
+manager), registering each part's teardown with ``entry.async_on_unload`` as soon as it
+exists, then assigns the one runtime data object. Home Assistant runs those teardowns
+(last first) when set-up fails at any step and after the platforms unload, so a retry or
+a reload always starts clean.
+
+Line sub-entries change in place (``_async_entry_updated``): a line added, renamed or
+removed adds, renames or removes that line's device, entities and push userIds, without
+touching the other lines. A change of the account (data or options) reloads once.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +21,24 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
 from .api import VtxAuthenticationError, VtxClient, VtxError
 from .calls import CallTracker
 from .const import (
     CONF_APPLICATION_ID,
-    CONF_LINE_NAME,
-    CONF_USER_ID,
     CONF_WEBHOOK_ID,
     DOMAIN,
     FEATURE_POLL_INTERVAL,
+    LOGGER,
     MAX_CONCURRENT_REQUESTS,
     PRESENCE_POLL_INTERVAL,
     REQUEST_TIMEOUT,
-    SUBENTRY_TYPE_LINE,
 )
-from .coordinator import LineConfig, VtxConfigEntry, VtxFeatureCoordinator, VtxPresenceCoordinator, VtxRuntimeData
-from .entity import account_device_info
+from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
+from .data import LineConfig, VtxConfigEntry, VtxRuntimeData, configured_lines
+from .entity import account_device_info, signal_line_added
 from .lines import LineManager
 from .linestore import LineStore
 from .push import PushManager, async_remove_subscriptions
@@ -49,18 +60,6 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions."""
     async_setup_services(hass)
     return True
-
-
-def _lines(entry: VtxConfigEntry) -> dict[int, LineConfig]:
-    return {
-        int(subentry.data[CONF_USER_ID]): LineConfig(
-            user_id=int(subentry.data[CONF_USER_ID]),
-            name=subentry.data.get(CONF_LINE_NAME) or subentry.title,
-            subentry_id=subentry.subentry_id,
-        )
-        for subentry in entry.subentries.values()
-        if subentry.subentry_type == SUBENTRY_TYPE_LINE
-    }
 
 
 def _client(hass: HomeAssistant, entry: VtxConfigEntry) -> VtxClient:
@@ -90,31 +89,44 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
             translation_placeholders={"error": str(err)},
         ) from err
 
-    lines = _lines(entry)
+    lines = configured_lines(entry)
     semaphore = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
     features = VtxFeatureCoordinator(hass, entry, client, lines, semaphore, FEATURE_POLL_INTERVAL)
     presence = VtxPresenceCoordinator(hass, entry, client, lines, semaphore, PRESENCE_POLL_INTERVAL)
-    entry.runtime_data = VtxRuntimeData(client=client, server=server, lines=lines, features=features, presence=presence)
     await features.async_config_entry_first_refresh()
     await presence.async_config_entry_first_refresh()
+
     calls = CallTracker(hass, entry.entry_id, lines)
     await calls.async_load()
-    entry.runtime_data.calls = calls
+    entry.async_on_unload(calls.async_save)
+
     store = LineStore(hass, entry.entry_id)
     await store.async_load()
-    manager = LineManager(hass, features, store)
-    entry.runtime_data.manager = manager
-    await manager.async_start()
+    manager = LineManager(hass, features, store, lines)
     entry.async_on_unload(manager.async_stop)
-
-    account = dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **account_device_info(entry))
-    entry.runtime_data.account_device_id = account.id
-    _async_remove_stale_devices(hass, entry, lines)
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    manager.async_start()
 
     push = PushManager(hass, entry, client, features, presence, calls)
-    entry.runtime_data.push = push
+    entry.async_on_unload(push.async_stop)
     await push.async_start()
+
+    account = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **account_device_info(entry, server.build_version)
+    )
+    entry.runtime_data = VtxRuntimeData(
+        client=client,
+        server=server,
+        lines=lines,
+        features=features,
+        presence=presence,
+        calls=calls,
+        manager=manager,
+        push=push,
+        account_device_id=account.id,
+        built_from=(dict(entry.data), dict(entry.options)),
+    )
+    _async_remove_stale_devices(hass, entry, lines)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Calls finished while Home Assistant was down, handled once each.
     entry.async_create_background_task(hass, calls.async_backfill(client), f"{DOMAIN} call backfill")
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -135,25 +147,59 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: VtxConfigEntry, line
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> None:
-    """Reload when lines are added, renamed or removed, or options change."""
-    hass.config_entries.async_schedule_reload(entry.entry_id)
+    """Apply line sub-entry changes in place; reload when the account itself changed."""
+    runtime = entry.runtime_data
+    if (dict(entry.data), dict(entry.options)) != runtime.built_from:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    wanted = configured_lines(entry)
+    current = runtime.lines
+    registry = dr.async_get(hass)
+    removed = [user_id for user_id in current if user_id not in wanted]
+    added = [line for user_id, line in wanted.items() if user_id not in current]
+    for user_id in removed:
+        LOGGER.info("Line %s removed from %s", user_id, entry.title)
+        del current[user_id]
+        runtime.features.async_forget_line(user_id)
+        runtime.presence.async_forget_line(user_id)
+        runtime.calls.async_forget_line(user_id)
+        runtime.manager.async_line_removed(user_id)
+    for user_id, line in wanted.items():
+        held = current.get(user_id)
+        if held is not None and (held.name != line.name or held.subentry_id != line.subentry_id):
+            held.name, held.subentry_id = line.name, line.subentry_id
+            if device := registry.async_get_device(identifiers={(DOMAIN, str(user_id))}):
+                registry.async_update_device(device.id, name=line.name)
+    # Devices of removed lines go with their sub-entry; a line given another userId in
+    # the same sub-entry leaves its old device behind: remove it.
+    _async_remove_stale_devices(hass, entry, wanted)
+    for line in added:
+        LOGGER.info("Line %s (%s) added to %s", line.user_id, line.name, entry.title)
+        current[line.user_id] = line
+    if added:
+        await asyncio.gather(
+            *(
+                coordinator.async_read_line(line.user_id)
+                for line in added
+                for coordinator in (runtime.features, runtime.presence)
+            )
+        )
+        for line in added:
+            if line.user_id in current:  # not removed again meanwhile
+                runtime.manager.async_line_added(line)
+                async_dispatcher_send(hass, signal_line_added(entry.entry_id), line)
+    if added or removed:
+        await runtime.push.async_lines_changed()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
-    """Unload an entry: stop push (timers, webhook, subscriptions) and the platforms."""
-    runtime = entry.runtime_data
-    if runtime.push is not None:
-        await runtime.push.async_stop()
-    if runtime.calls is not None:
-        await runtime.calls.async_save()
-    if runtime.manager is not None:
-        await runtime.manager.store.async_save()
+    """Unload the platforms; the teardowns registered at set-up then run (push, timers, stores)."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> None:
     """Delete what the entry left at the API (subscriptions, cloudhook) and stored."""
     if webhook_id := entry.data.get(CONF_WEBHOOK_ID):
-        await async_remove_subscriptions(hass, _client(hass, entry), webhook_id)
+        await async_remove_subscriptions(hass, _client(hass, entry), entry.entry_id, webhook_id)
     await CallTracker(hass, entry.entry_id, {}).async_remove()
     await LineStore(hass, entry.entry_id).async_remove()

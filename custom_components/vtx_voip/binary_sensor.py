@@ -2,19 +2,57 @@
 
 from __future__ import annotations
 
-from homeassistant.components.binary_sensor import BinarySensorEntity
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LineConfig, VtxConfigEntry, VtxPresenceCoordinator
-from .entity import VtxLineEntity, account_device_info
+from .api import Presence
+from .coordinator import VtxPresenceCoordinator
+from .data import VtxConfigEntry, VtxRuntimeData
+from .entity import VtxAccountEntity, VtxLineEntity, async_add_line_entities
 from .presence import PresenceStatus, presence_status
 from .push import signal_push
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class VtxPresenceBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """A line binary sensor derived from the line's presence."""
+
+    is_on_fn: Callable[[Presence | None], bool]
+
+
+@dataclass(frozen=True, kw_only=True)
+class VtxAccountBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """A binary sensor of the API account, updated when push health changes."""
+
+    is_on_fn: Callable[[VtxRuntimeData], bool]
+
+
+PRESENCE_BINARY_SENSORS: tuple[VtxPresenceBinarySensorEntityDescription, ...] = (
+    VtxPresenceBinarySensorEntityDescription(
+        key="on_call",
+        translation_key="on_call",
+        is_on_fn=lambda presence: presence_status(presence) is PresenceStatus.ON_CALL,
+    ),
+)
+
+ACCOUNT_BINARY_SENSORS: tuple[VtxAccountBinarySensorEntityDescription, ...] = (
+    VtxAccountBinarySensorEntityDescription(
+        key="push",
+        translation_key="push",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda runtime: runtime.push.healthy,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -22,40 +60,33 @@ async def async_setup_entry(
     entry: VtxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up one on-call sensor per line."""
-    runtime = entry.runtime_data
-    async_add_entities([VtxPushBinarySensor(entry)])
-    for line in runtime.lines.values():
-        async_add_entities([VtxOnCallBinarySensor(runtime.presence, entry, line)], config_subentry_id=line.subentry_id)
+    """Set up the account's binary sensors and those of every line."""
+    presence = entry.runtime_data.presence
+    async_add_entities(VtxAccountBinarySensor(entry, description) for description in ACCOUNT_BINARY_SENSORS)
+    async_add_line_entities(
+        entry,
+        async_add_entities,
+        lambda line: [
+            VtxPresenceBinarySensor(presence, entry, line, description) for description in PRESENCE_BINARY_SENSORS
+        ],
+    )
 
 
-class VtxOnCallBinarySensor(VtxLineEntity[VtxPresenceCoordinator], BinarySensorEntity):
-    """On while the line is on the phone."""
+class VtxPresenceBinarySensor(VtxLineEntity[VtxPresenceCoordinator], BinarySensorEntity):
+    """A binary sensor of a line's presence."""
 
-    def __init__(self, coordinator: VtxPresenceCoordinator, entry: VtxConfigEntry, line: LineConfig) -> None:
-        """Initialise."""
-        super().__init__(coordinator, entry, line, "on_call")
+    entity_description: VtxPresenceBinarySensorEntityDescription
 
     @property
     def is_on(self) -> bool:
-        """Whether the line is on a call."""
-        return presence_status((self.coordinator.data or {}).get(self.line.user_id)) is PresenceStatus.ON_CALL
+        """The value derived from the presence."""
+        return self.entity_description.is_on_fn(self.coordinator.line_data(self.line.user_id))
 
 
-class VtxPushBinarySensor(BinarySensorEntity):
-    """On while push notifications are known to work (else the entry polls)."""
+class VtxAccountBinarySensor(VtxAccountEntity, BinarySensorEntity):
+    """A binary sensor of the account."""
 
-    _attr_has_entity_name = True
-    _attr_translation_key = "push"
-    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
-    _attr_should_poll = False
-
-    def __init__(self, entry: VtxConfigEntry) -> None:
-        """Initialise."""
-        self._entry = entry
-        self._attr_unique_id = f"{entry.entry_id}_push"
-        self._attr_device_info = account_device_info(entry)
+    entity_description: VtxAccountBinarySensorEntityDescription
 
     async def async_added_to_hass(self) -> None:
         """Follow push health."""
@@ -66,6 +97,5 @@ class VtxPushBinarySensor(BinarySensorEntity):
 
     @property
     def is_on(self) -> bool:
-        """Whether push is healthy."""
-        push = self._entry.runtime_data.push
-        return push is not None and push.healthy
+        """The account's value."""
+        return self.entity_description.is_on_fn(self._entry.runtime_data)

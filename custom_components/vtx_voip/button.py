@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from homeassistant.components.button import ButtonEntity
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LineConfig, VtxConfigEntry, VtxFeatureCoordinator
-from .entity import VtxLineEntity
+from .coordinator import VtxFeatureCoordinator
+from .data import LineConfig, VtxConfigEntry
+from .entity import VtxLineEntity, async_add_line_entities
 from .lines import LineManager
 
 PARALLEL_UPDATES = 0
+
+RESET_LINE = ButtonEntityDescription(key="reset_line", translation_key="reset_line")
 
 
 async def async_setup_entry(
@@ -18,13 +21,13 @@ async def async_setup_entry(
     entry: VtxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up one reset button per line."""
+    """Set up one reset button per line (and for each line added later)."""
     runtime = entry.runtime_data
-    assert runtime.manager is not None
-    for line in runtime.lines.values():
-        async_add_entities(
-            [VtxResetLineButton(runtime.features, runtime.manager, entry, line)], config_subentry_id=line.subentry_id
-        )
+    async_add_line_entities(
+        entry,
+        async_add_entities,
+        lambda line: [VtxResetLineButton(runtime.features, runtime.manager, entry, line)],
+    )
 
 
 class VtxResetLineButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
@@ -34,7 +37,7 @@ class VtxResetLineButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
         self, coordinator: VtxFeatureCoordinator, manager: LineManager, entry: VtxConfigEntry, line: LineConfig
     ) -> None:
         """Initialise."""
-        super().__init__(coordinator, entry, line, "reset_line")
+        super().__init__(coordinator, entry, line, RESET_LINE)
         self._manager = manager
 
     async def async_press(self) -> None:

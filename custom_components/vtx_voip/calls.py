@@ -21,7 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from .api import CallLog, VtxClient, VtxError
 from .const import DOMAIN, LOGGER
-from .coordinator import LineConfig
+from .data import LineConfig
 
 EVENT_CALL: Final = f"{DOMAIN}_call"
 STORAGE_VERSION: Final = 1
@@ -159,6 +159,13 @@ class CallTracker:
         async_dispatcher_send(self.hass, signal_call(self.entry_id), call.user_id, call, event_type)
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         return True
+
+    @callback
+    def async_forget_line(self, user_id: int) -> None:
+        """Forget a removed line's totals."""
+        self.outgoing_seconds.pop(user_id, None)
+        self.last_call.pop(user_id, None)
+        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
 
     @callback
     def async_handle_many(self, calls: Iterable[CallLog]) -> int:

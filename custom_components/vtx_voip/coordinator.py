@@ -4,69 +4,41 @@ from __future__ import annotations
 
 from abc import abstractmethod
 import asyncio
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api import (
-    Feature,
-    Presence,
-    ServerInfo,
-    VtxAuthenticationError,
-    VtxClient,
-    VtxError,
-    VtxNotFoundError,
-    VtxRateLimitError,
-)
+from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxNotFoundError, VtxRateLimitError
 from .const import DOMAIN, LOGGER
+from .data import LineConfig, VtxConfigEntry
 
-if TYPE_CHECKING:
-    from .calls import CallTracker
-    from .lines import LineManager
-    from .push import PushManager
-
-
-@dataclass(frozen=True, slots=True)
-class LineConfig:
-    """A phone line as configured by a sub-entry."""
-
-    user_id: int
-    name: str
-    subentry_id: str
-
-
-@dataclass(slots=True)
-class VtxRuntimeData:
-    """What a loaded entry holds (``entry.runtime_data``)."""
-
-    client: VtxClient
-    server: ServerInfo
-    lines: dict[int, LineConfig]
-    features: VtxFeatureCoordinator
-    presence: VtxPresenceCoordinator
-    account_device_id: str = ""
-    calls: CallTracker | None = field(default=None)
-    manager: LineManager | None = field(default=None)
-    push: PushManager | None = field(default=None)
-
-
-type VtxConfigEntry = ConfigEntry[VtxRuntimeData]
 type LineFeatures = dict[str, Feature]
+
+# Lines whose read failed while others worked are read again this long after (or after the
+# API's Retry-After, if longer), not only at the next poll of every line.
+FAILED_LINE_RETRY: Final = timedelta(seconds=60)
+
+
+def signal_poll_found_changes(entry_id: str) -> str:
+    """Dispatcher signal: a feature poll found changes that no push or write brought."""
+    return f"{DOMAIN}_{entry_id}_poll_found_changes"
 
 
 class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     """Reads one resource of every line per cycle, with bounded concurrency.
 
-    A line whose read fails keeps its last data but is listed in ``failed_lines`` (its
-    entities are unavailable); only when every line fails is the whole update failed.
-    Each line's unavailability is logged once, and once when it is back.
+    ``data`` holds the lines whose data is current: a line whose read fails leaves it (its
+    entities become unavailable) while the others keep theirs; only when every line fails
+    is the whole update failed. A read the client did not send because the API asked it
+    to wait (``Retry-After``) keeps that line's data as it was. Each line's loss is logged
+    once, at info, and once when it is back.
     """
 
     resource: str
@@ -76,11 +48,11 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         hass: HomeAssistant,
         entry: VtxConfigEntry,
         client: VtxClient,
-        lines: Mapping[int, LineConfig],
+        lines: dict[int, LineConfig],
         semaphore: asyncio.Semaphore,
         update_interval: timedelta | None,
     ) -> None:
-        """Initialise for the lines of an entry."""
+        """Initialise for the lines of an entry (``lines`` is shared, not copied)."""
         super().__init__(
             hass,
             LOGGER,
@@ -90,21 +62,15 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             always_update=False,
         )
         self.client = client
-        self.lines = dict(lines)
+        self.lines = lines
         self._semaphore = semaphore
-        self.failed_lines: set[int] = set()
+        # Lines whose last read failed (for logging their loss and return once each).
+        self._failing: set[int] = set()
         # When each line's data was last known to be true (poll start or push event time).
         self._stamps: dict[int, datetime] = {}
-        self.last_poll: datetime | None = None
-        # Told after each successful poll whether it found data that push did not bring.
-        self.reconcile_listener: Callable[[bool], None] | None = None
-        # Set by a poll after which the entities must be told although the base class sees
-        # equal data (see ``_async_refresh_finished``).
-        self._notify_anyway = False
-
-    def _differs(self, old: T, new: T) -> bool:
-        """Whether polled data differs from the data held."""
-        return old != new
+        # The last data of lines whose read failed: a push about them brings them back.
+        self._last_known: dict[int, T] = {}
+        self._cancel_retry: Callable[[], None] | None = None
 
     def _merge(self, user_id: int, held: T | None, polled: T, started: datetime) -> T:
         """Combine a line's polled data with what is held: what arrived during the poll wins."""
@@ -122,86 +88,132 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
 
     def line_available(self, user_id: int) -> bool:
         """Whether a line's data is current."""
-        return self.last_update_success and user_id not in self.failed_lines and user_id in (self.data or {})
+        return self.last_update_success and user_id in (self.data or {})
+
+    def line_data(self, user_id: int) -> T | None:
+        """Return a line's current data, if any."""
+        return (self.data or {}).get(user_id)
+
+    def last_known(self, user_id: int) -> T | None:
+        """Return a line's data, current or (when its read failed) the last known."""
+        return (self.data or {}).get(user_id) or self._last_known.get(user_id)
+
+    def _log_line_health(self, errors: dict[int, VtxError], recovered: set[int]) -> None:
+        for user_id, error in errors.items():
+            if user_id not in self._failing:
+                LOGGER.info("Line %s: reading its %s failed: %s", user_id, self.resource, error)
+        for user_id in recovered & self._failing:
+            LOGGER.info("Line %s: reading its %s works again", user_id, self.resource)
+        self._failing = (self._failing - recovered) | errors.keys()
 
     async def _async_update_data(self) -> dict[int, T]:
-        previous = self.data
+        previous = self.data or {}
         started = dt_util.utcnow()
         user_ids = list(self.lines)
         results = await asyncio.gather(*(self._fetch_guarded(uid) for uid in user_ids), return_exceptions=True)
-        data: dict[int, T] = dict(self.data or {})
-        changed = False
+        data: dict[int, T] = {}
         errors: dict[int, VtxError] = {}
         rate_limited: VtxRateLimitError | None = None
         forbidden = 0
         for user_id, result in zip(user_ids, results, strict=True):
+            if isinstance(result, VtxRateLimitError) and result.paused:
+                # Not asked: the API wants us to wait. What is held stays as it is.
+                if user_id in previous:
+                    data[user_id] = previous[user_id]
+                continue
             if isinstance(result, VtxAuthenticationError):
                 if result.status == 401:
                     raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from result
                 forbidden += 1
-                errors[user_id] = result
-            elif isinstance(result, VtxRateLimitError):
+            if isinstance(result, VtxRateLimitError):
                 rate_limited = result
-                errors[user_id] = result
-            elif isinstance(result, VtxError):
+            if isinstance(result, VtxError):
                 errors[user_id] = result
             elif isinstance(result, BaseException):
                 raise result
             else:
-                held = data.get(user_id)
-                merged = self._merge(user_id, held, result, started)
-                if held is not None and self._differs(held, merged):
-                    changed = True
-                data[user_id] = merged
+                data[user_id] = self._merge(user_id, previous.get(user_id), result, started)
                 self._stamps[user_id] = max(self._stamps.get(user_id, started), started)
         if user_ids and forbidden == len(user_ids):
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
-        if rate_limited is not None:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="rate_limited",
-                retry_after=rate_limited.retry_after,
-            ) from rate_limited
         if user_ids and len(errors) == len(user_ids):
-            error = next(iter(errors.values()))
+            error = rate_limited or next(iter(errors.values()))
             raise UpdateFailed(
                 translation_domain=DOMAIN,
-                translation_key="update_failed",
-                translation_placeholders={"error": str(error)},
+                translation_key="rate_limited" if rate_limited else "update_failed",
+                translation_placeholders=None if rate_limited else {"error": str(error)},
+                retry_after=rate_limited.retry_after if rate_limited else None,
             ) from error
-        for user_id, error in errors.items():
-            if user_id not in self.failed_lines:
-                LOGGER.warning("Line %s: reading its %s failed: %s", user_id, self.resource, error)
-        for user_id in self.failed_lines - errors.keys():
-            LOGGER.info("Line %s: reading its %s works again", user_id, self.resource)
-        failed_changed = self.failed_lines != errors.keys()
-        self.failed_lines = set(errors)
-        self.last_poll = started
-        if self.reconcile_listener is not None:
-            self.reconcile_listener(changed)
-        # Lines removed from the entry leave no data behind.
-        kept = {user_id: value for user_id, value in data.items() if user_id in self.lines}
-        # The base class tells the entities only when the data compare unequal (or success
-        # changed). Features compare without their JSON (a new destination compares equal)
-        # and which lines failed is not data: tell them here when it would not.
-        self._notify_anyway = (changed or failed_changed) and self.last_update_success and kept == previous
-        return kept
+        self._log_line_health(errors, set(data))
+        self._last_known = {
+            user_id: value
+            for user_id in errors
+            if (value := previous.get(user_id, self._last_known.get(user_id))) is not None
+        }
+        self._schedule_retry(set(errors), rate_limited.retry_after if rate_limited else None)
+        if any(user_id in previous and previous[user_id] != value for user_id, value in data.items()):
+            self._async_poll_found_changes()
+        return data
+
+    def _schedule_retry(self, user_ids: set[int], retry_after: float | None) -> None:
+        """Read the lines that failed again soon (a poll of every line may be far off)."""
+        if self._cancel_retry is not None:
+            self._cancel_retry()
+            self._cancel_retry = None
+        if not user_ids:
+            return
+        delay = max(FAILED_LINE_RETRY.total_seconds(), retry_after or 0)
+        if self.update_interval is not None and delay >= self.update_interval.total_seconds():
+            return
+
+        async def _retry(_now: datetime) -> None:
+            self._cancel_retry = None
+            for user_id in user_ids:
+                if user_id in self.lines and user_id not in (self.data or {}):
+                    await self.async_read_line(user_id)
+
+        self._cancel_retry = async_call_later(self.hass, delay, _retry)
+
+    async def async_shutdown(self) -> None:
+        """Cancel the retry of failed lines too."""
+        self._schedule_retry(set(), None)
+        await super().async_shutdown()
 
     @callback
-    def _async_refresh_finished(self) -> None:
-        """Tell the entities of changes the base class cannot see (see above)."""
-        if self._notify_anyway:
-            self._notify_anyway = False
-            self.async_update_listeners()
+    def _async_poll_found_changes(self) -> None:
+        """Tell that a poll changed data that was held (overridden where it matters)."""
 
     @callback
-    def _async_store_line(self, user_id: int, value: T, stamp: datetime | None) -> None:
-        """Store a line's data; ``stamp`` (None: leave it) is when it was known true."""
-        if stamp is not None:
-            self._stamps[user_id] = stamp
+    def _async_store_line(self, user_id: int, value: T) -> None:
+        """Store one line's data outside a poll and tell the entities."""
         self.data = {**(self.data or {}), user_id: value}
-        self.failed_lines.discard(user_id)
+        self._last_known.pop(user_id, None)
+        if user_id in self._failing:
+            self._failing.discard(user_id)
+            LOGGER.info("Line %s: its %s is known again", user_id, self.resource)
         self.async_update_listeners()
+
+    async def async_read_line(self, user_id: int) -> bool:
+        """Read one line now (a line just added, or one that failed); return whether it worked."""
+        try:
+            value = await self._fetch_guarded(user_id)
+        except VtxError as err:
+            self._log_line_health({user_id: err}, set())
+            return False
+        if user_id in self.lines:
+            self._stamps[user_id] = dt_util.utcnow()
+            self._async_store_line(user_id, value)
+        return True
+
+    @callback
+    def async_forget_line(self, user_id: int) -> None:
+        """Drop a removed line's data."""
+        self._failing.discard(user_id)
+        self._stamps.pop(user_id, None)
+        self._last_known.pop(user_id, None)
+        if self.data is not None and user_id in self.data:
+            self.data = {uid: value for uid, value in self.data.items() if uid != user_id}
+            self.async_update_listeners()
 
 
 class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
@@ -214,11 +226,6 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         super().__init__(*args, **kwargs)
         self._locks: dict[int, asyncio.Lock] = {}
         self._feature_stamps: dict[int, datetime] = {}
-
-    def _differs(self, old: LineFeatures, new: LineFeatures) -> bool:
-        if old.keys() != new.keys():
-            return True
-        return any(old[name].raw != new[name].raw for name in new)
 
     def _merge(self, user_id: int, held: LineFeatures | None, polled: LineFeatures, started: datetime) -> LineFeatures:
         """Merge per feature: a feature pushed or written while the poll ran is kept.
@@ -235,6 +242,11 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
                 merged[name] = kept
         return merged
 
+    @callback
+    def _async_poll_found_changes(self) -> None:
+        if self.config_entry is not None:
+            async_dispatcher_send(self.hass, signal_poll_found_changes(self.config_entry.entry_id))
+
     async def _fetch_line(self, user_id: int) -> LineFeatures:
         features = await self.client.get_features(user_id)
         return {feature.name: feature for feature in features}
@@ -245,12 +257,12 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
 
     @callback
     def async_apply_feature(self, feature: Feature, event_time: datetime | None = None) -> bool:
-        """Apply a feature pushed by the API or answered by a PUT; return whether it changed.
+        """Apply a feature pushed by the API or read by an action; return whether it changed.
 
         Features of unknown lines, unknown features, events older than the state held and
         events that change nothing are ignored, so a duplicate changes nothing twice.
         """
-        line = (self.data or {}).get(feature.user_id)
+        line = (self.data or {}).get(feature.user_id) or self._last_known.get(feature.user_id)
         if line is None or feature.user_id not in self.lines:
             return False
         current = line.get(feature.name)
@@ -262,30 +274,42 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
             LOGGER.debug("Ignoring an out-of-order event for feature %s", feature.id)
             return False
         self._feature_stamps[feature.id] = stamp
-        if current.raw == feature.raw:
+        if current == feature:
             return False
-        self._async_store_line(feature.user_id, {**line, feature.name: feature}, None)
+        self._async_store_line(feature.user_id, {**line, feature.name: feature})
         return True
 
-    async def async_write_feature(self, user_id: int, feat_name: str, change: Callable[[Feature], Feature]) -> Feature:
+    async def async_write_feature(
+        self, line: LineConfig, feat_name: str, change: Callable[[Feature], Feature]
+    ) -> Feature:
         """Read a feature, change it and PUT the whole of it back; state follows the answer.
 
-        Two writes to one line never interleave. Raises a translated HomeAssistantError.
+        Two writes to one line never interleave. ``change`` may raise a translated
+        ``HomeAssistantError``; API failures are raised as translated ones too: 401 starts
+        re-authentication, 403 means the API does not allow this change.
         """
+        user_id = line.user_id
+        placeholders = {"feature": feat_name, "line": line.name}
         current = self.feature(user_id, feat_name)
         if current is None:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="feature_not_available",
-                translation_placeholders={"feature": feat_name, "line": str(user_id)},
+                translation_placeholders=placeholders,
             )
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         async with lock:
             try:
                 fresh = await self.client.get_feature(current.id)
                 updated = change(fresh)
-                answer = fresh if updated.raw == fresh.raw else await self.client.put_feature(updated)
+                answer = fresh if updated == fresh else await self.client.put_feature(updated)
             except VtxAuthenticationError as err:
+                if err.status != 401:
+                    raise HomeAssistantError(
+                        translation_domain=DOMAIN,
+                        translation_key="write_forbidden",
+                        translation_placeholders=placeholders,
+                    ) from err
                 if self.config_entry is not None:
                     self.config_entry.async_start_reauth(self.hass)
                 raise HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed") from err
@@ -293,13 +317,13 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
                 raise HomeAssistantError(
                     translation_domain=DOMAIN,
                     translation_key="feature_not_available",
-                    translation_placeholders={"feature": feat_name, "line": str(user_id)},
+                    translation_placeholders=placeholders,
                 ) from err
             except VtxError as err:
                 raise HomeAssistantError(
                     translation_domain=DOMAIN,
                     translation_key="write_failed",
-                    translation_placeholders={"feature": feat_name, "line": str(user_id), "error": str(err)},
+                    translation_placeholders={**placeholders, "error": str(err)},
                 ) from err
             self._force_feature(answer)
             return answer
@@ -308,11 +332,10 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
     def _force_feature(self, feature: Feature) -> None:
         """Store what the API answered to our own write (newest by definition)."""
         line = (self.data or {}).get(feature.user_id)
-        if line is None:
+        if line is None or feature.user_id not in self.lines:
             return
-        now = dt_util.utcnow()
-        self._feature_stamps[feature.id] = now
-        self._async_store_line(feature.user_id, {**line, feature.name: feature}, None)
+        self._feature_stamps[feature.id] = dt_util.utcnow()
+        self._async_store_line(feature.user_id, {**line, feature.name: feature})
 
 
 class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
@@ -331,8 +354,8 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
         stamp = event_time or dt_util.utcnow()
         if stamp < self._stamps.get(user_id, stamp):
             return False
+        self._stamps[user_id] = stamp
         if (self.data or {}).get(user_id) == presence:
-            self._stamps[user_id] = stamp
             return False
-        self._async_store_line(user_id, presence, stamp)
+        self._async_store_line(user_id, presence)
         return True

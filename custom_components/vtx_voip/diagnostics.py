@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_APPLICATION_ID, CONF_WEBHOOK_ID
-from .coordinator import VtxConfigEntry
+from .const import CONF_APPLICATION_ID, CONF_PUSH_BASE_URL, CONF_WEBHOOK_ID
+from .data import VtxConfigEntry
 
+# Secrets, numbers and names, and every URL (they hold the user's hostnames).
 TO_REDACT = {
     CONF_PASSWORD,
     CONF_USERNAME,
     CONF_APPLICATION_ID,
     CONF_WEBHOOK_ID,
+    CONF_URL,
+    CONF_PUSH_BASE_URL,
     "applicationId",
     "creatorId",
     "notificationUrl",
@@ -43,13 +46,13 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: VtxConf
             str(user_id): {
                 "features_available": features.line_available(user_id),
                 "presence_available": presence.line_available(user_id),
-                "features": [feature.raw for feature in (features.data or {}).get(user_id, {}).values()],
+                "features": [feature.raw for feature in (features.last_known(user_id) or {}).values()],
                 "presence": {
                     "activity": state.activity,
                     "enhanced_activity": state.enhanced_activity,
                     "modified_on": state.modified_on.isoformat() if state.modified_on else None,
                 }
-                if (p := (presence.data or {}).get(user_id)) is not None and (state := p.effective) is not None
+                if (p := presence.last_known(user_id)) is not None and (state := p.effective) is not None
                 else None,
             }
             for user_id in runtime.lines
@@ -64,6 +67,6 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: VtxConf
                 "update_interval": str(presence.update_interval),
             },
         },
-        "push": runtime.push.diagnostics() if runtime.push is not None else None,
+        "push": runtime.push.diagnostics(),
     }
     return async_redact_data(data, TO_REDACT)

@@ -1,4 +1,4 @@
-"""Base entities of the VTX VoIP integration."""
+"""Base entities of the VTX VoIP integration, and how line entities are added."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Any, Protocol
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import ACCOUNT_MODEL, DOMAIN, LINE_MODEL, MANUFACTURER
-from .coordinator import LineConfig, VtxConfigEntry, VtxLinesCoordinator
+from .coordinator import VtxLinesCoordinator
+from .data import LineConfig, VtxConfigEntry
 
 
 class FeatureDescription(Protocol):
@@ -27,20 +29,25 @@ class FeatureDescription(Protocol):
         """The featName."""
 
 
-def account_device_info(entry: VtxConfigEntry) -> DeviceInfo:
+def signal_line_added(entry_id: str) -> str:
+    """Dispatcher signal sent with the ``LineConfig`` of a line added to a loaded entry."""
+    return f"{DOMAIN}_{entry_id}_line_added"
+
+
+def account_device_info(entry: VtxConfigEntry, sw_version: str) -> DeviceInfo:
     """Return the device of the API account (a service)."""
     return DeviceInfo(
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
         manufacturer=MANUFACTURER,
         model=ACCOUNT_MODEL,
-        sw_version=entry.runtime_data.server.build_version,
+        sw_version=sw_version,
         entry_type=DeviceEntryType.SERVICE,
     )
 
 
 def line_device_info(entry: VtxConfigEntry, line: LineConfig) -> DeviceInfo:
-    """Return the device of one phone line."""
+    """Return the device of one phone line (below the account device)."""
     return DeviceInfo(
         identifiers={(DOMAIN, str(line.user_id))},
         name=line.name,
@@ -51,23 +58,59 @@ def line_device_info(entry: VtxConfigEntry, line: LineConfig) -> DeviceInfo:
     )
 
 
+class VtxAccountEntity(Entity):
+    """An entity of the API account, on the account (service) device."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, entry: VtxConfigEntry, description: EntityDescription) -> None:
+        """Initialise."""
+        self.entity_description = description
+        self._entry = entry
+        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
+        self._attr_device_info = account_device_info(entry, entry.runtime_data.server.build_version)
+
+
 class VtxLineEntity[CoordinatorT: VtxLinesCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
     """An entity of one phone line, fed by one coordinator."""
 
     _attr_has_entity_name = True
 
-    def __init__(self, coordinator: CoordinatorT, entry: VtxConfigEntry, line: LineConfig, key: str) -> None:
-        """Initialise for a line; ``key`` is the translation key and unique id suffix."""
+    def __init__(
+        self, coordinator: CoordinatorT, entry: VtxConfigEntry, line: LineConfig, description: EntityDescription
+    ) -> None:
+        """Initialise for a line; the description's key is the unique id suffix."""
         super().__init__(coordinator)
+        self.entity_description = description
         self.line = line
-        self._attr_translation_key = key
-        self._attr_unique_id = f"{line.user_id}_{key}"
+        self._attr_unique_id = f"{line.user_id}_{description.key}"
         self._attr_device_info = line_device_info(entry, line)
 
     @property
     def available(self) -> bool:
         """Available when this line's data is current."""
         return super().available and self.coordinator.line_available(self.line.user_id)
+
+
+@callback
+def async_add_line_entities(
+    entry: VtxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factory: Callable[[LineConfig], Iterable[Entity]],
+) -> None:
+    """Add a platform's entities for every line now, and for each line added later."""
+
+    @callback
+    def add(line: LineConfig) -> None:
+        if entities := list(factory(line)):
+            async_add_entities(entities, config_subentry_id=line.subentry_id)
+
+    for line in entry.runtime_data.lines.values():
+        add(line)
+    entry.async_on_unload(
+        async_dispatcher_connect(entry.runtime_data.features.hass, signal_line_added(entry.entry_id), add)
+    )
 
 
 @callback
@@ -80,16 +123,20 @@ def async_add_feature_entities[D: FeatureDescription](
     """Add an entity per description for every line that has its feature.
 
     Only features a line has get entities; a line whose features could not be read at
-    set-up (or a feature the API lists later) gets them as soon as they are known.
+    set-up, a line added later, or a feature the API lists later gets them as soon as its
+    features are known.
     """
-    coordinator = entry.runtime_data.features
+    runtime = entry.runtime_data
+    coordinator = runtime.features
     descriptions = tuple(descriptions)
     added: set[tuple[int, str]] = set()
 
     @callback
     def add_new() -> None:
-        for line in entry.runtime_data.lines.values():
-            features = (coordinator.data or {}).get(line.user_id)
+        # A line removed (and maybe added again later) gets its entities anew.
+        added.intersection_update({key for key in added if key[0] in runtime.lines})
+        for line in runtime.lines.values():
+            features = coordinator.line_data(line.user_id)
             if not features:
                 continue
             new = [d for d in descriptions if d.feature in features and (line.user_id, d.key) not in added]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from homeassistant.components.event import EventEntity
+from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import CallLog
 from .calls import CallEventType, signal_call
-from .coordinator import LineConfig, VtxConfigEntry
-from .entity import line_device_info
+from .data import LineConfig, VtxConfigEntry
+from .entity import async_add_line_entities, line_device_info
 
 PARALLEL_UPDATES = 0
+
+CALL_EVENT = EventEntityDescription(
+    key="call",
+    translation_key="call",
+    event_types=[event_type.value for event_type in CallEventType],
+)
 
 
 async def async_setup_entry(
@@ -21,25 +26,23 @@ async def async_setup_entry(
     entry: VtxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up one call event entity per line."""
-    for line in entry.runtime_data.lines.values():
-        async_add_entities([VtxCallEvent(entry, line)], config_subentry_id=line.subentry_id)
+    """Set up one call event entity per line (and for each line added later)."""
+    async_add_line_entities(entry, async_add_entities, lambda line: [VtxCallEvent(entry, line)])
 
 
 class VtxCallEvent(EventEntity):
     """Fires ``incoming_call``, ``outgoing_call`` or ``missed_call`` when a call ends."""
 
+    entity_description = CALL_EVENT
     _attr_has_entity_name = True
-    _attr_translation_key = "call"
-    _attr_event_types = [event_type.value for event_type in CallEventType]
     _attr_should_poll = False
 
     def __init__(self, entry: VtxConfigEntry, line: LineConfig) -> None:
         """Initialise."""
         self._entry_id = entry.entry_id
         self.line = line
-        self._attr_unique_id = f"{line.user_id}_call"
-        self._attr_device_info: DeviceInfo = line_device_info(entry, line)
+        self._attr_unique_id = f"{line.user_id}_{CALL_EVENT.key}"
+        self._attr_device_info = line_device_info(entry, line)
 
     async def async_added_to_hass(self) -> None:
         """Listen for this entry's calls."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 import logging
@@ -15,7 +16,8 @@ from homeassistant.util import dt as dt_util
 from .api import Feature, VtxAuthenticationError, VtxError
 from .api.assumptions import STATUS_ACTIVE, STATUS_INACTIVE
 from .const import DOMAIN, FORWARD_FEATURES, LOGGER
-from .coordinator import LineConfig, VtxFeatureCoordinator
+from .coordinator import VtxFeatureCoordinator
+from .data import LineConfig
 from .linestore import LineStore, Revert
 from .util import normalize_destination
 
@@ -53,49 +55,92 @@ def validate_forward(destination: str | None, until: datetime | None) -> str | N
 
 
 class LineManager:
-    """Runs the line actions of one entry; owns its revert timers."""
+    """Runs the line actions of one entry; owns its revert timers.
 
-    def __init__(self, hass: HomeAssistant, features: VtxFeatureCoordinator, store: LineStore) -> None:
-        """Initialise."""
+    Built before the entry's platforms, stopped when it unloads: after ``async_stop`` no
+    timer fires and no revert is written, so after a reload only the new manager acts.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        features: VtxFeatureCoordinator,
+        store: LineStore,
+        lines: dict[int, LineConfig],
+    ) -> None:
+        """Initialise (``lines`` is the entry's shared mapping)."""
         self.hass = hass
         self.features = features
         self.store = store
+        self.lines = lines
         self._timers: dict[tuple[int, str], Callable[[], None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._failing: set[tuple[int, str]] = set()
+        self._stopped = False
 
-    async def async_start(self) -> None:
+    def async_start(self) -> None:
         """Take the first baseline of new lines; schedule pending reverts (due ones at once)."""
-        for user_id in self.features.lines:
-            if user_id not in self.store.baselines and (data := (self.features.data or {}).get(user_id)):
-                self.store.set_baseline(user_id, data)
+        for line in self.lines.values():
+            self.async_line_added(line)
+
+    @callback
+    def async_line_added(self, line: LineConfig) -> None:
+        """Baseline a line that joined (or the entry started) if new; schedule its reverts."""
+        user_id = line.user_id
+        if user_id not in self.store.baselines and (data := self.features.line_data(user_id)):
+            self.store.set_baseline(user_id, data)
         for revert in list(self.store.reverts):
-            if revert["user_id"] in self.features.lines:
+            if revert["user_id"] == user_id:
                 self._schedule(revert, LineStore.revert_time(revert))
 
     @callback
-    def async_stop(self) -> None:
-        """Cancel the revert timers (the reverts stay stored)."""
+    def async_line_removed(self, user_id: int) -> None:
+        """Stop a removed line's timers; forget its reverts and baseline."""
+        for revert in self.store.pop_line_reverts(user_id):
+            self._cancel(user_id, revert["feature"])
+        self.store.forget_line(user_id)
+
+    async def async_stop(self) -> None:
+        """Cancel the revert timers and any revert being written (the reverts stay stored)."""
+        self._stopped = True
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.store.async_save()
 
     def _cancel(self, user_id: int, feat_name: str) -> None:
         if (cancel := self._timers.pop((user_id, feat_name), None)) is not None:
             cancel()
 
     def _schedule(self, revert: Revert, when: datetime) -> None:
+        if self._stopped:
+            return
         key = (revert["user_id"], revert["feature"])
         self._cancel(*key)
 
-        async def _fire(_now: datetime) -> None:
+        @callback
+        def _fire(_now: datetime) -> None:
             self._timers.pop(key, None)
-            await self._async_revert(revert)
+            if self._stopped:
+                return
+            task = self.hass.async_create_background_task(
+                self._async_revert(revert), f"vtx_voip revert {key[1]} of {key[0]}", eager_start=True
+            )
+            if not task.done():
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
         self._timers[key] = async_track_point_in_utc_time(self.hass, _fire, max(when, dt_util.utcnow()))
 
     async def _async_revert(self, revert: Revert) -> None:
         """Put a forward back as it was before a ``set_call_forward`` with ``until``."""
         user_id, feat_name = revert["user_id"], revert["feature"]
+        if (line := self.lines.get(user_id)) is None:
+            return
         if self.features.line_available(user_id) and self.features.feature(user_id, feat_name) is None:
             LOGGER.warning("Line %s no longer has %s: its timed forward is dropped", user_id, feat_name)
             self.store.discard_revert(revert)
@@ -108,7 +153,7 @@ class LineManager:
 
         key = (user_id, feat_name)
         try:
-            await self.features.async_write_feature(user_id, feat_name, change)
+            await self.features.async_write_feature(line, feat_name, change)
         except HomeAssistantError as err:
             # Logged once per revert, not at every retry.
             LOGGER.log(
@@ -150,6 +195,12 @@ class LineManager:
         def change(feature: Feature) -> Feature:
             before.update(_summary(feature))
             if destination is not None:
+                if feature.forward is None:
+                    raise ServiceValidationError(
+                        translation_domain=DOMAIN,
+                        translation_key="destination_not_settable",
+                        translation_placeholders={"feature": feat_name, "line": line.name},
+                    )
                 feature = feature.with_destination(destination)
             if enabled and (feature.forward is None or not feature.forward.destination_uri):
                 raise ServiceValidationError(
@@ -159,7 +210,7 @@ class LineManager:
                 )
             return feature.with_status(enabled)
 
-        answer = await self.features.async_write_feature(line.user_id, feat_name, change)
+        answer = await self.features.async_write_feature(line, feat_name, change)
         if until is not None:
             pending = self.store.get_revert(line.user_id, feat_name)
             revert: Revert = {
@@ -202,6 +253,12 @@ class LineManager:
         try:
             fresh = await self.features.client.get_features(line.user_id)
         except VtxAuthenticationError as err:
+            if err.status != 401:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="read_failed",
+                    translation_placeholders={"line": line.name, "error": str(err)},
+                ) from err
             if self.features.config_entry is not None:
                 self.features.config_entry.async_start_reauth(self.hass)
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed") from err
@@ -247,6 +304,6 @@ class LineManager:
                     body[data_key] = saved[data_key]
                 return Feature.from_json(body)
 
-            answer = await self.features.async_write_feature(line.user_id, feat_name, change)
+            answer = await self.features.async_write_feature(line, feat_name, change)
             changes.append({"feature": feat_name, "before": _summary(current), "after": _summary(answer)})
         return changes

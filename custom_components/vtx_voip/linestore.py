@@ -100,6 +100,11 @@ class LineStore:
         self.baselines[user_id] = {name: feature.to_json() for name, feature in features.items()}
         self._save()
 
+    def forget_line(self, user_id: int) -> None:
+        """Forget a removed line's baseline."""
+        if self.baselines.pop(user_id, None) is not None:
+            self._save()
+
     def get_revert(self, user_id: int, feature: str) -> Revert | None:
         """Return the revert pending for a feature."""
         return next(

@@ -27,9 +27,10 @@ from homeassistant.components import webhook
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
-from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
@@ -62,7 +63,8 @@ from .const import (
     LOGGER,
     PRESENCE_POLL_INTERVAL,
 )
-from .coordinator import VtxConfigEntry, VtxFeatureCoordinator, VtxPresenceCoordinator
+from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator, signal_poll_found_changes
+from .data import VtxConfigEntry
 
 if TYPE_CHECKING:
     from homeassistant.components.cloud import CloudConnectionState
@@ -99,6 +101,14 @@ NOTIFICATION_SCHEMA: Final = vol.Schema(
     },
     extra=vol.ALLOW_EXTRA,
 )
+
+
+STORAGE_VERSION: Final = 1
+
+
+def _url_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Where the notification URL last given to the API is kept (to clean up on removal)."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.push")
 
 
 class _BodyTooLarge(Exception):
@@ -222,8 +232,14 @@ class PushManager:
             from homeassistant.components import cloud  # noqa: PLC0415
 
             self._unsubs.append(cloud.async_listen_connection_change(self.hass, self._async_cloud_connection))
-        self.features.reconcile_listener = self._async_reconciled
+        self._unsubs.append(
+            async_dispatcher_connect(
+                self.hass, signal_poll_found_changes(self.entry.entry_id), self._async_poll_found_changes
+            )
+        )
         self.notification_url, self.url_source = await self._async_notification_url()
+        if self.notification_url is not None:
+            await _url_store(self.hass, self.entry.entry_id).async_save({"notification_url": self.notification_url})
         if self.notification_url is None:
             LOGGER.warning(
                 "No URL for push notifications (no push base URL, cloud subscription or external URL); polling"
@@ -248,7 +264,6 @@ class PushManager:
     async def async_stop(self) -> None:
         """Cancel timers, unregister the webhook and delete this run's subscriptions."""
         self._stopped = True
-        self.features.reconcile_listener = None
         self._cancel_timer()
         while self._unsubs:
             self._unsubs.pop()()
@@ -274,10 +289,13 @@ class PushManager:
 
     # --- notification URL ------------------------------------------------------------
     async def _async_notification_url(self) -> tuple[str | None, str | None]:
-        """Pick the URL the API pushes to: option, cloudhook, external URL, or none."""
-        path = webhook.async_generate_path(self.webhook_id)
+        """Pick the URL the API pushes to: option, cloudhook, external URL, or none.
+
+        A source that fails (a cloudhook that cannot be made, for whatever reason) falls
+        through to the next one.
+        """
         if base := (self.entry.options.get(CONF_PUSH_BASE_URL) or "").strip():
-            return base.rstrip("/") + path, URL_SOURCE_OPTION
+            return base.rstrip("/") + webhook.async_generate_path(self.webhook_id), URL_SOURCE_OPTION
         if "cloud" in self.hass.config.components:
             # Imported only once loaded: the cloud component pulls heavy dependencies.
             from homeassistant.components import cloud  # noqa: PLC0415
@@ -285,13 +303,15 @@ class PushManager:
             if cloud.async_active_subscription(self.hass):
                 try:
                     return await cloud.async_get_or_create_cloudhook(self.hass, self.webhook_id), URL_SOURCE_CLOUDHOOK
-                except cloud.CloudNotAvailable as err:
-                    LOGGER.debug("No cloudhook (yet): %s", err)
+                except Exception as err:  # noqa: BLE001 - any cloud failure falls back to the external URL
+                    LOGGER.info("No cloudhook for push notifications (%s); trying the external URL", err)
         try:
-            base = get_url(self.hass, allow_internal=False, allow_cloud=False, prefer_external=True)
+            url = webhook.async_generate_url(
+                self.hass, self.webhook_id, allow_internal=False, allow_ip=True, prefer_external=True
+            )
         except NoURLAvailableError:
             return None, None
-        return base.rstrip("/") + path, URL_SOURCE_EXTERNAL
+        return url, URL_SOURCE_EXTERNAL
 
     async def _async_url_may_have_changed(self) -> None:
         """Reload the entry when the notification URL it would pick now is another one."""
@@ -448,6 +468,26 @@ class PushManager:
             self._schedule_next(failed)
         self._async_apply_cadence()
 
+    async def async_lines_changed(self) -> None:
+        """Give the subscriptions the entry's new userIds: each is replaced, new before old.
+
+        The API cannot change a subscription's userIds, so a new one is created and only
+        then the old one deleted: no push is missed in between.
+        """
+        async with self._lock:
+            if self._stopped or self.notification_url is None:
+                return
+            old = dict(self.subscriptions)
+            self.subscriptions.clear()
+            failed = await self._async_ensure_subscriptions()
+            for resource, subscription in old.items():
+                if resource in self.subscriptions or not self.features.lines:
+                    await self._async_delete(subscription.id)
+                else:  # the replacement failed: keep the old one rather than nothing
+                    self.subscriptions[resource] = subscription
+            self._schedule_next(failed)
+        self._async_apply_cadence()
+
     async def async_verify(self) -> None:
         """Check that the API still holds this entry's subscriptions; re-create missing ones."""
         async with self._lock:
@@ -474,9 +514,9 @@ class PushManager:
             await self.calls.async_backfill(self.client)
 
     @callback
-    def _async_reconciled(self, changed: bool) -> None:
+    def _async_poll_found_changes(self) -> None:
         """Turn polling back on when a poll found what push should have brought."""
-        if not changed or not self.healthy:
+        if not self.healthy:
             return
         LOGGER.warning("Feature changes did not arrive by push; polling until push works again")
         self.stalled = True
@@ -556,7 +596,6 @@ class PushManager:
         return {
             "healthy": self.healthy,
             "url_source": self.url_source,
-            "notificationUrl": self.notification_url,
             "presence_refused": self.presence_refused,
             "stalled": self.stalled,
             "last_push": self.last_push.isoformat() if self.last_push else None,
@@ -573,28 +612,27 @@ class PushManager:
         }
 
 
-async def async_remove_subscriptions(hass: HomeAssistant, client: VtxClient, webhook_id: str) -> None:
-    """Delete every subscription pointing at an entry's webhook, and its cloudhook."""
-    urls: set[str] = set()
-    if "cloud" in hass.config.components:
-        from homeassistant.components import cloud  # noqa: PLC0415
+async def async_remove_subscriptions(hass: HomeAssistant, client: VtxClient, entry_id: str, webhook_id: str) -> None:
+    """Delete every subscription pointing at a removed entry's webhook, and its cloudhook.
 
-        if cloud.async_active_subscription(hass):
-            # A cloudhook URL does not contain the webhook id: ask the cloud for it.
-            try:
-                urls.add(await cloud.async_get_or_create_cloudhook(hass, webhook_id))
-            except cloud.CloudNotAvailable as err:
-                LOGGER.debug("No cloudhook URL: %s", err)
+    A subscription matches when its URL holds the webhook id or is the URL the entry last
+    gave the API (a cloudhook URL does not hold the webhook id); no cloudhook is created
+    to learn its URL.
+    """
+    store = _url_store(hass, entry_id)
+    stored = await store.async_load()
+    known = stored.get("notification_url") if isinstance(stored, dict) else None
     try:
         for subscription in await client.get_subscriptions():
             url = subscription.notification_url or ""
-            if webhook_id in url or url in urls:
+            if webhook_id in url or (known and url == known):
                 try:
                     await client.delete_subscription(subscription.id)
                 except VtxNotFoundError:
                     continue
     except VtxError as err:
         LOGGER.warning("Could not delete the push subscriptions of a removed entry: %s", err)
+    await store.async_remove()
     if "cloud" in hass.config.components:
         from homeassistant.components import cloud  # noqa: PLC0415
 

@@ -16,7 +16,7 @@ import probatio as vol
 from .api import CallLog, VtxError
 from .calls import CallEventType, call_event_type
 from .const import DOMAIN, FORWARD_FEATURES
-from .coordinator import LineConfig, VtxConfigEntry
+from .data import LineConfig, VtxConfigEntry
 from .lines import LineManager, validate_forward
 
 SERVICE_SET_CALL_FORWARD: Final = "set_call_forward"
@@ -101,9 +101,7 @@ def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfi
 
 
 def _manager(entry: VtxConfigEntry) -> LineManager:
-    manager = entry.runtime_data.manager
-    assert manager is not None  # set before the entry is loaded
-    return manager
+    return entry.runtime_data.manager
 
 
 async def _async_set_call_forward(call: ServiceCall) -> ServiceResponse:

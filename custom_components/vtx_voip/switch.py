@@ -12,7 +12,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Feature
 from .const import DOMAIN, FEATURE_CFB, FEATURE_CFNR, FEATURE_CFTO, FEATURE_CFU, FEATURE_CFUNREG, FEATURE_DND
-from .coordinator import LineConfig, VtxConfigEntry, VtxFeatureCoordinator
+from .coordinator import VtxFeatureCoordinator
+from .data import LineConfig, VtxConfigEntry
 from .entity import VtxLineEntity, async_add_feature_entities
 
 PARALLEL_UPDATES = 0  # writes are serialised per line by the coordinator
@@ -93,8 +94,7 @@ class VtxFeatureSwitch(VtxLineEntity[VtxFeatureCoordinator], SwitchEntity):
         description: VtxSwitchEntityDescription,
     ) -> None:
         """Initialise."""
-        super().__init__(coordinator, entry, line, description.key)
-        self.entity_description = description
+        super().__init__(coordinator, entry, line, description)
 
     @property
     def _feature(self) -> Feature | None:
@@ -141,4 +141,4 @@ class VtxFeatureSwitch(VtxLineEntity[VtxFeatureCoordinator], SwitchEntity):
                     )
             return feature.with_status(active)
 
-        await self.coordinator.async_write_feature(self.line.user_id, description.feature, change)
+        await self.coordinator.async_write_feature(self.line, description.feature, change)

@@ -12,9 +12,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Feature
 from .const import DOMAIN, FEATURE_CFB, FEATURE_CFNR, FEATURE_CFTO, FEATURE_CFU, FEATURE_CFUNREG
-from .coordinator import LineConfig, VtxConfigEntry, VtxFeatureCoordinator
+from .coordinator import VtxFeatureCoordinator
+from .data import LineConfig, VtxConfigEntry
 from .entity import VtxLineEntity, async_add_feature_entities
-from .util import DESTINATION_PATTERN, normalize_destination
+from .util import normalize_destination
 
 PARALLEL_UPDATES = 0
 
@@ -32,7 +33,6 @@ DESTINATIONS: tuple[VtxDestinationEntityDescription, ...] = tuple(
         translation_key=f"{key}_destination",
         feature=feature,
         entity_category=EntityCategory.CONFIG,
-        pattern=DESTINATION_PATTERN,
         native_max=255,
         entity_registry_enabled_default=key == "call_forward_unconditional",
     )
@@ -74,8 +74,7 @@ class VtxDestinationText(VtxLineEntity[VtxFeatureCoordinator], TextEntity):
         description: VtxDestinationEntityDescription,
     ) -> None:
         """Initialise."""
-        super().__init__(coordinator, entry, line, description.key)
-        self.entity_description = description
+        super().__init__(coordinator, entry, line, description)
 
     @property
     def _feature(self) -> Feature | None:
@@ -110,9 +109,9 @@ class VtxDestinationText(VtxLineEntity[VtxFeatureCoordinator], TextEntity):
             if feature.forward is None:
                 raise HomeAssistantError(
                     translation_domain=DOMAIN,
-                    translation_key="feature_not_available",
-                    translation_placeholders={"feature": feat_name, "line": str(self.line.user_id)},
+                    translation_key="destination_not_settable",
+                    translation_placeholders={"feature": feat_name, "line": self.line.name},
                 )
             return feature.with_destination(destination)
 
-        await self.coordinator.async_write_feature(self.line.user_id, feat_name, change)
+        await self.coordinator.async_write_feature(self.line, feat_name, change)

@@ -9,7 +9,6 @@ from typing import Final
 _PHONE: Final = re.compile(r"^\+?[0-9][0-9 ./()-]{1,30}$")
 # A SIP URI, with or without its scheme: user@host (the wiki's example has no scheme).
 _SIP: Final = re.compile(r"^(?:sips?:)?[A-Za-z0-9_.!~*'();&=+$,%-]{1,64}@[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?$")
-DESTINATION_PATTERN: Final = r"^(\+?[0-9][0-9 ./()-]{1,30}|(sips?:)?[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?)$"
 
 
 def normalize_destination(value: str) -> str | None:

@@ -75,3 +75,17 @@ async def test_diagnostics_of_a_failing_line(
     assert line["presence_available"] is False
     assert line["features"]
     assert diagnostics["coordinators"]["features"]["last_update_success"] is True
+
+
+async def test_diagnostics_hold_no_hostname(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Neither the API URL nor the push base URL (the user's public hostname) nor any URL shows."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    text = json.dumps(diagnostics)
+    assert init_integration.options["push_base_url"] not in text
+    assert simulator.base_url not in text
+    assert "127.0.0.1" not in text
+    assert "http://" not in text
+    assert "https://" not in text

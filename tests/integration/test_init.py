@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -13,6 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.vtx_voip.api import VtxRateLimitError
 from custom_components.vtx_voip.const import DOMAIN
 from vtx_simulator import Simulator
 
@@ -170,30 +172,59 @@ async def test_forbidden_on_one_line_is_a_line_failure(
 
 
 @pytest.mark.parametrize("coordinator", ["features", "presence"])
-async def test_rate_limited_refresh_honours_retry_after(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, coordinator: str
+async def test_rate_limited_line_stays_alone(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    coordinator: str,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """429 with Retry-After: the next poll comes after Retry-After, not the usual interval."""
+    """429 with Retry-After on one line: only that line is stale, the client waits, then reads it alone."""
     runtime = init_integration.runtime_data
     target = getattr(runtime, coordinator)
     path = FEATURES if coordinator == "features" else PRESENCE
     # With push working, the usual interval is 15 minutes.
     assert target.update_interval == timedelta(minutes=15)
+    kept = target.line_data(ROOM_102)
     simulator.add_fault("status", status=429, retry_after=120, count=1, path=f"/users/{ROOM_101}/")
     await target.async_refresh()
-    assert not target.last_update_success
-    assert target.last_exception.retry_after == 120
+    assert target.last_update_success
+    assert not target.line_available(ROOM_101)
+    assert target.line_available(ROOM_102)
+    assert target.line_data(ROOM_102) == kept
+    assert runtime.client.pause_remaining() > 100
     simulator.reset_request_counts()
 
-    now = dt_util.utcnow()
-    async_fire_time_changed(hass, now + timedelta(seconds=118))
+    freezer.tick(timedelta(seconds=118))
+    async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert simulator.request_counts().get(path, 0) == 0
 
-    async_fire_time_changed(hass, now + timedelta(seconds=121))
+    freezer.tick(timedelta(seconds=3))
+    async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert simulator.request_counts()[path] == 2
-    assert target.last_update_success
+    # Only the stale line was read again, and it is back.
+    assert simulator.request_counts()[path] == 1
+    assert target.line_available(ROOM_101)
+
+
+async def test_rate_limited_client_sends_nothing_until_retry_after(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """While the API's Retry-After runs, polls send no request and every line keeps its data."""
+    runtime = init_integration.runtime_data
+    simulator.add_fault("status", status=429, retry_after=300, count=1, path="/system/server")
+    with pytest.raises(VtxRateLimitError):
+        await runtime.client.get_server_info()
+    before = {state.entity_id: state.state for state in hass.states.async_all("switch")}
+    simulator.reset_request_counts()
+    await runtime.features.async_refresh()
+    await runtime.presence.async_refresh()
+    await hass.async_block_till_done()
+    assert simulator.total_requests() == 0
+    assert runtime.features.last_update_success
+    assert {state.entity_id: state.state for state in hass.states.async_all("switch")} == before
+    assert STATE_UNAVAILABLE not in before.values()
 
 
 async def test_devices(

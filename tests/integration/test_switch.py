@@ -157,7 +157,7 @@ async def test_write_failure(
         await _switch(hass, SERVICE_TURN_ON, DND)
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == translation_key
-    assert err.value.translation_placeholders["line"] == str(ROOM_101)
+    assert err.value.translation_placeholders["line"] == "Room 101"
     assert err.value.translation_placeholders["feature"] == "CENTRAL_DND"
     await hass.async_block_till_done()
     assert hass.states.get(DND).state == STATE_OFF
@@ -252,9 +252,11 @@ async def test_write_to_unknown_feature(hass: HomeAssistant, init_integration: M
     """Writing a feature the line does not have is refused before any request."""
     features = init_integration.runtime_data.features
     with pytest.raises(HomeAssistantError) as err:
-        await features.async_write_feature(ROOM_101, "NO_SUCH_FEATURE", lambda feature: feature)
+        await features.async_write_feature(
+            init_integration.runtime_data.lines[ROOM_101], "NO_SUCH_FEATURE", lambda feature: feature
+        )
     assert err.value.translation_key == "feature_not_available"
-    assert err.value.translation_placeholders == {"feature": "NO_SUCH_FEATURE", "line": str(ROOM_101)}
+    assert err.value.translation_placeholders == {"feature": "NO_SUCH_FEATURE", "line": "Room 101"}
 
 
 async def test_line_unreadable_at_setup_gets_its_switches_later(

@@ -9,6 +9,7 @@ from datetime import datetime
 import json
 import math
 import socket
+import time
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -131,11 +132,33 @@ class VtxClient:
             "Content-Type": "application/json",
         }
         self.request_count = 0
+        # After a 429 with Retry-After, no request is sent before this (monotonic) time.
+        self._paused_until = 0.0
+        # After a 401 no request is sent at all: the credentials are refused, and sending
+        # them again and again risks a lockout. A new client (after re-authentication) starts clean.
+        self._refused: VtxAuthenticationError | None = None
 
     @property
     def base_url(self) -> str:
         """The normalised base URL."""
         return str(self._base_url)
+
+    @property
+    def credentials_refused(self) -> bool:
+        """Whether the API answered 401 (no request is sent any more)."""
+        return self._refused is not None
+
+    def pause_remaining(self) -> float:
+        """Seconds left of a pause asked for by a 429 (0 when none)."""
+        return max(0.0, self._paused_until - time.monotonic())
+
+    def _check_may_send(self) -> None:
+        if self._refused is not None:
+            raise VtxAuthenticationError(str(self._refused), status=401)
+        if (remaining := self.pause_remaining()) > 0:
+            raise VtxRateLimitError(
+                f"The VTX API asked to wait; {remaining:.0f} s left", retry_after=remaining, paused=True
+            )
 
     async def _request(
         self,
@@ -146,6 +169,7 @@ class VtxClient:
         params: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON body (``None`` when empty)."""
+        self._check_may_send()
         url = self._base_url.join(URL(path))
         data = None if json_body is None else json.dumps(json_body)
         self.request_count += 1
@@ -166,7 +190,16 @@ class VtxClient:
         if len(raw) > MAX_BODY_BYTES:
             raise VtxResponseError("The VTX API sent an oversized answer")
         text = raw.decode("utf-8", errors="replace")
-        self._raise_for_status(status, text, retry_after)
+        try:
+            self._raise_for_status(status, text, retry_after)
+        except VtxRateLimitError as err:
+            if err.retry_after:
+                self._paused_until = max(self._paused_until, time.monotonic() + err.retry_after)
+            raise
+        except VtxAuthenticationError as err:
+            if err.status == 401:
+                self._refused = err
+            raise
         if not raw.strip():
             return None
         try:

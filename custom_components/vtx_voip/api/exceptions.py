@@ -21,12 +21,17 @@ class VtxAuthenticationError(VtxError):
 
 
 class VtxRateLimitError(VtxError):
-    """The API answered 429; ``retry_after`` is in seconds when the server gave one."""
+    """The API answered 429; ``retry_after`` is in seconds when the server gave one.
 
-    def __init__(self, message: str, *, retry_after: float | None) -> None:
+    ``paused`` is true when the client did not send the request at all, because an
+    earlier 429's ``Retry-After`` has not passed yet.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None, paused: bool = False) -> None:
         """Initialise with the server's Retry-After, if any."""
         super().__init__(message)
         self.retry_after = retry_after
+        self.paused = paused
 
 
 class VtxNotFoundError(VtxError):

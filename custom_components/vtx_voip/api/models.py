@@ -211,7 +211,8 @@ class Feature:
     name: str
     user_id: int
     status: str
-    raw: JsonObject = field(repr=False, compare=False)
+    # Part of equality: a new destination makes a different feature (not of the hash).
+    raw: JsonObject = field(repr=False, hash=False)
 
     @classmethod
     def from_json(cls, data: Any) -> Self:

@@ -1,0 +1,78 @@
+"""What a loaded entry holds: its lines and the one runtime data object that owns the rest.
+
+This module imports none of the parts it names at runtime, so that the coordinators, the
+call tracker, the line manager and push can each import ``LineConfig`` and
+``VtxConfigEntry`` from here without importing one another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+
+from .const import CONF_LINE_NAME, CONF_USER_ID, SUBENTRY_TYPE_LINE
+
+if TYPE_CHECKING:
+    from .api import ServerInfo, VtxClient
+    from .calls import CallTracker
+    from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
+    from .lines import LineManager
+    from .push import PushManager
+
+
+@dataclass(slots=True)
+class LineConfig:
+    """A phone line as configured by a sub-entry.
+
+    One object per line for the life of the entry: a rename changes ``name`` in place, so
+    every entity and action holding the line sees the new name.
+    """
+
+    user_id: int
+    name: str
+    subentry_id: str
+
+    @classmethod
+    def from_subentry(cls, subentry: ConfigSubentry) -> LineConfig:
+        """Read a line sub-entry."""
+        return cls(
+            user_id=int(subentry.data[CONF_USER_ID]),
+            name=str(subentry.data.get(CONF_LINE_NAME) or subentry.title),
+            subentry_id=subentry.subentry_id,
+        )
+
+
+def configured_lines(entry: ConfigEntry) -> dict[int, LineConfig]:
+    """Return the lines an entry's sub-entries configure, by userId."""
+    lines = (
+        LineConfig.from_subentry(subentry)
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_TYPE_LINE
+    )
+    return {line.user_id: line for line in lines}
+
+
+@dataclass(slots=True, kw_only=True)
+class VtxRuntimeData:
+    """Everything a loaded entry runs (``entry.runtime_data``), complete once assigned.
+
+    ``lines`` is the one mapping of the entry's lines: the coordinators, the call tracker
+    and push read it, and only ``__init__`` changes it (when sub-entries change).
+    """
+
+    client: VtxClient
+    server: ServerInfo
+    lines: dict[int, LineConfig]
+    features: VtxFeatureCoordinator
+    presence: VtxPresenceCoordinator
+    calls: CallTracker
+    manager: LineManager
+    push: PushManager
+    account_device_id: str
+    # Entry data and options the runtime was built from: a change of these reloads.
+    built_from: tuple[dict[str, object], dict[str, object]]
+
+
+type VtxConfigEntry = ConfigEntry[VtxRuntimeData]
