@@ -93,6 +93,12 @@ LINE_SCHEMA: Final = vol.Schema(
 )
 OPTIONS_SCHEMA: Final = vol.Schema({vol.Optional(CONF_PUSH_BASE_URL): _URL_SELECTOR})
 
+# Values the help texts show: hassfest keeps URLs out of strings.json, and the frontend
+# renders texts as Markdown, where a login like an e-mail address would become a mailto
+# link (inline code keeps it as typed).
+ACCOUNT_PLACEHOLDERS: Final = {"default_url": DEFAULT_URL, "example_username": "`openapi@123456.bus.ent`"}
+OPTIONS_PLACEHOLDERS: Final = {"example_url": "https://ha.example.com", "webhook_path": "/api/webhook/"}
+
 
 def _client(hass: HomeAssistant, data: Mapping[str, Any]) -> VtxClient:
     """Build a client; raises ValueError for an invalid URL."""
@@ -134,6 +140,19 @@ async def _check_user_id(client: VtxClient, user_id: int) -> str | None:
     except VtxError:
         return "cannot_connect"
     return None if features else "unknown_user_id"
+
+
+def configured_user_ids(hass: HomeAssistant) -> set[int]:
+    """Return the userIds that are lines of any VTX VoIP entry (not only of one account).
+
+    Entity and device unique ids are per userId, so a line can be set up only once.
+    """
+    return {
+        int(subentry.data[CONF_USER_ID])
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_TYPE_LINE
+    }
 
 
 def parse_lines(text: str) -> tuple[dict[int, str], list[str]]:
@@ -210,6 +229,7 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
             errors=errors,
+            description_placeholders=ACCOUNT_PLACEHOLDERS,
         )
 
     async def async_step_lines(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -223,6 +243,9 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
                 placeholders["lines"] = ", ".join(bad)
             elif not lines:
                 errors[CONF_USER_IDS] = "no_user_ids"
+            elif taken := sorted(lines.keys() & configured_user_ids(self.hass)):
+                errors[CONF_USER_IDS] = "user_ids_configured"
+                placeholders["lines"] = ", ".join(str(user_id) for user_id in taken)
             else:
                 client = _client(self.hass, self._account)
                 semaphore = asyncio.Semaphore(MAX_CHECKS_IN_FLIGHT)
@@ -272,7 +295,7 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data = {**entry.data, **self._account_input(user_input)}
             if (error := await _validate_account(self.hass, data)) is None:
-                return self.async_update_reload_and_abort(entry, data=data)
+                return self._async_update_entry_and_abort(entry, data)
             errors["base"] = error
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -280,7 +303,7 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
                 REAUTH_SCHEMA, {CONF_APPLICATION_ID: entry.data.get(CONF_APPLICATION_ID)}
             ),
             errors=errors,
-            description_placeholders={CONF_USERNAME: entry.data[CONF_USERNAME]},
+            description_placeholders={CONF_USERNAME: f"`{entry.data[CONF_USERNAME]}`"},
         )
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -292,14 +315,32 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.async_set_unique_id(data[CONF_USERNAME].lower())
             self._abort_if_unique_id_mismatch(reason="wrong_account")
             if (error := await _validate_account(self.hass, data)) is None:
-                return self.async_update_reload_and_abort(entry, data_updates=data)
+                return self._async_update_entry_and_abort(entry, {**entry.data, **data})
             errors["base"] = error
         suggested = user_input or {key: entry.data.get(key) for key in (CONF_URL, CONF_USERNAME, CONF_APPLICATION_ID)}
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, suggested),
             errors=errors,
+            description_placeholders=ACCOUNT_PLACEHOLDERS,
         )
+
+    @callback
+    def _async_update_entry_and_abort(self, entry: ConfigEntry, data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Store the new account data, then have the entry reloaded exactly once.
+
+        The entry's update listener reloads it when its data changes, so the flow must
+        not reload it too (Home Assistant warns about that from 2026.10). The listener
+        exists only while the entry is set up, though, and is not called when nothing
+        changed: an entry whose set-up failed on the refused credentials (the usual
+        reauth), or a loaded one given the same credentials again (its coordinators stop
+        polling after an authentication error), is reloaded here instead.
+        """
+        listened = bool(entry.update_listeners) and dict(entry.data) != dict(data)
+        result = self.async_update_and_abort(entry, data=data)
+        if not listened:
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return result
 
 
 class LineSubentryFlowHandler(ConfigSubentryFlow):
@@ -308,15 +349,11 @@ class LineSubentryFlowHandler(ConfigSubentryFlow):
     async def _async_validate(
         self, user_input: dict[str, Any], current: int | None
     ) -> tuple[dict[str, Any], str | None]:
+        """Check a line's input; ``current`` is the userId of the line being reconfigured."""
         entry = self._get_entry()
         user_id = int(user_input[CONF_USER_ID])
         name = str(user_input.get(CONF_LINE_NAME) or "").strip() or f"Line {user_id}"
-        used = {
-            int(subentry.data[CONF_USER_ID])
-            for subentry in entry.subentries.values()
-            if subentry.subentry_type == SUBENTRY_TYPE_LINE
-        }
-        if user_id != current and user_id in used:
+        if user_id != current and user_id in configured_user_ids(self.hass):
             return {}, "already_configured"
         try:
             client = _client(self.hass, entry.data)
@@ -383,4 +420,5 @@ class VtxOptionsFlow(OptionsFlow):
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input or self.config_entry.options),
             errors=errors,
+            description_placeholders=OPTIONS_PLACEHOLDERS,
         )

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from unittest.mock import patch
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+import importlib.util
+import json
+import logging
+from pathlib import Path
+import re
+from typing import Any, cast
+from unittest.mock import MagicMock, call, patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import (
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigSubentryData,
+    SubentryFlowResult,
+)
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -12,11 +26,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.config_flow import normalize_push_url, parse_lines
-from custom_components.vtx_voip.const import CONF_APPLICATION_ID, CONF_PUSH_BASE_URL, DOMAIN
+from custom_components.vtx_voip.const import CONF_APPLICATION_ID, CONF_PUSH_BASE_URL, DEFAULT_URL, DOMAIN
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
-from .conftest import ROOM_101, ROOM_102
+from .conftest import ROOM_101, ROOM_102, WEBHOOK_ID, line_subentry
 
 ROOM_103 = 176133
 SETUP = "custom_components.vtx_voip.async_setup_entry"
@@ -275,3 +289,273 @@ async def test_subentry_with_broken_entry_url(hass: HomeAssistant, simulator: Si
     entry.add_to_hass(hass)
     result = await _add_line(hass, entry, {"user_id": ROOM_103})
     assert result["errors"] == {"base": "cannot_connect"}
+
+
+# --- A line is set up once across every entry ---------------------------------------------
+OTHER_ACCOUNT = "openapi@999999.bus.ent"
+
+
+def other_account_entry(simulator: Simulator, *lines: tuple[int, str]) -> MockConfigEntry:
+    """Another account's entry (not set up) with the given lines, and a sub-entry of another type."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=OTHER_ACCOUNT,
+        unique_id=OTHER_ACCOUNT,
+        # The simulator knows only the demo login: the other account uses it too.
+        data=account(simulator) | {"webhook_id": "f" * 64},
+        subentries_data=[
+            *(line_subentry(user_id, name) for user_id, name in lines),
+            ConfigSubentryData(data={"user_id": ROOM_103}, subentry_type="note", title="Note", unique_id="note"),
+        ],
+    )
+
+
+async def test_lines_step_refuses_lines_of_other_entries(hass: HomeAssistant, simulator: Simulator) -> None:
+    """userIds that are lines of another account are named, before any request; others go through."""
+    other_account_entry(simulator, (ROOM_101, "Room 101"), (ROOM_102, "Room 102")).add_to_hass(hass)
+    flow_id = await start(hass)
+    await hass.config_entries.flow.async_configure(flow_id, account(simulator))
+    requests = simulator.total_requests()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"user_ids": f"{ROOM_103} = Lobby\n{ROOM_102}\n{ROOM_101} = Room 101"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"user_ids": "user_ids_configured"}
+    assert result["description_placeholders"] == {"lines": f"{ROOM_101}, {ROOM_102}"}
+    assert simulator.total_requests() == requests
+    with patch(SETUP, return_value=True):
+        result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": f"{ROOM_103} = Lobby"})
+        await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert [s.unique_id for s in result["result"].subentries.values()] == [str(ROOM_103)]
+
+
+async def test_subentry_refuses_lines_of_other_entries(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Adding or moving a line to a userId of another entry aborts; keeping a line's own userId works."""
+    # A duplicate of Room 101 made before lines were checked across entries.
+    other = other_account_entry(simulator, (ROOM_101, "Old Room 101"))
+    other.add_to_hass(hass)
+    result = await _add_line(hass, other, {"user_id": ROOM_102})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    result = await _add_line(hass, init_integration, {"user_id": ROOM_101})
+    assert result["reason"] == "already_configured"
+    # The "note" sub-entry's user_id is not a line: ROOM_103 is free.
+    result = await _add_line(hass, other, {"user_id": ROOM_103, "name": "Lobby"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+    subentry = next(s for s in other.subentries.values() if s.unique_id == str(ROOM_101))
+
+    async def reconfigure(data: dict[str, object]) -> SubentryFlowResult:
+        result = await other.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+        return await hass.config_entries.subentries.async_configure(result["flow_id"], data)
+
+    moved = await reconfigure({"user_id": ROOM_102})
+    assert moved["type"] is FlowResultType.ABORT
+    assert moved["reason"] == "already_configured"
+    renamed = await reconfigure({"user_id": ROOM_101, "name": "Room 101 (old)"})
+    assert renamed["type"] is FlowResultType.ABORT
+    assert renamed["reason"] == "reconfigure_successful"
+    assert other.subentries[subentry.subentry_id].title == "Room 101 (old)"
+
+
+# --- Every placeholder the texts use is given by the flow -----------------------------------
+STRINGS = Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json"
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _resolved_strings() -> dict[str, Any]:
+    """strings.json with its ``[%key:...%]`` references resolved, as scripts/translations.py does."""
+    spec = importlib.util.spec_from_file_location("translations_script", STRINGS.parents[2] / "scripts/translations.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    strings = json.loads(STRINGS.read_text(encoding="utf-8"))
+    return cast("dict[str, Any]", module.resolve(strings, strings))
+
+
+def _step_placeholders(step: Mapping[str, Any]) -> set[str]:
+    texts = [step.get("title", ""), step.get("description", ""), *step.get("data_description", {}).values()]
+    return {name for text in texts for name in PLACEHOLDER.findall(text)}
+
+
+async def test_forms_give_the_placeholders_of_their_texts(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Each form of each flow gives every placeholder its title, description and field help use."""
+    shown: dict[tuple[str, str], Mapping[str, Any]] = {}
+
+    def seen(section: str, result: Mapping[str, Any]) -> str:
+        assert result["type"] is FlowResultType.FORM
+        shown[(section, result["step_id"])] = result["description_placeholders"] or {}
+        return str(result["flow_id"])
+
+    flow_id = seen("config", await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}))
+    seen("config", await hass.config_entries.flow.async_configure(flow_id, account(simulator)))
+    hass.config_entries.flow.async_abort(flow_id)
+
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    seen("config", await config_entry.start_reauth_flow(hass))
+    seen("config", await config_entry.start_reconfigure_flow(hass))
+    seen("options", await hass.config_entries.options.async_init(config_entry.entry_id))
+    seen(
+        "config_subentries.line",
+        await hass.config_entries.subentries.async_init(
+            (config_entry.entry_id, "line"), context={"source": SOURCE_USER}
+        ),
+    )
+    seen(
+        "config_subentries.line",
+        await config_entry.start_subentry_reconfigure_flow(hass, next(iter(config_entry.subentries))),
+    )
+
+    strings = _resolved_strings()
+    sections = {"config": strings["config"], "options": strings["options"]} | {
+        f"config_subentries.{kind}": flows for kind, flows in strings["config_subentries"].items()
+    }
+    expected = {(section, step_id) for section, texts in sections.items() for step_id in texts["step"]}
+    assert set(shown) == expected, "a step of strings.json is not shown by this test"
+    for (section, step_id), placeholders in shown.items():
+        needed = _step_placeholders(sections[section]["step"][step_id])
+        given = {name for name, value in placeholders.items() if value is not None}
+        assert needed <= given, f"{section}.step.{step_id} lacks {sorted(needed - given)}"
+    # The lines step shows the errors that name lines: it always gives {lines}.
+    error_placeholders = {name for text in strings["config"]["error"].values() for name in PLACEHOLDER.findall(text)}
+    assert error_placeholders == {"lines"} <= set(shown[("config", "lines")])
+    account_steps = [strings["config"]["step"][step] for step in ("user", "reconfigure")]
+    assert set().union(*map(_step_placeholders, account_steps)) == {"default_url", "example_username"}
+    assert shown[("config", "user")]["default_url"] == DEFAULT_URL
+    # Inline code: the frontend's Markdown would make a mailto link of a login like this.
+    assert shown[("config", "user")]["example_username"].startswith("`")
+    assert shown[("config", "reauth_confirm")]["username"] == f"`{DEMO_USERNAME}`"
+
+
+def test_texts_have_no_urls_html_or_addresses() -> None:
+    """hassfest refuses URLs and HTML in texts; an @ would make a mailto link: all in placeholders."""
+    strings = _resolved_strings()
+    texts = dict(_leaves(strings))
+    for language in ("de", "fr", "it"):
+        path = STRINGS.parent / "translations" / f"{language}.json"
+        texts |= {f"{language}:{key}": value for key, value in _leaves(json.loads(path.read_text(encoding="utf-8")))}
+    assert not {key: text for key, text in texts.items() if re.search(r"@|<[a-z/]|https?://\w", text, re.IGNORECASE)}
+
+
+def _leaves(node: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    result: list[tuple[str, str]] = []
+    for key, value in node.items():
+        if isinstance(value, Mapping):
+            result.extend(_leaves(value, f"{prefix}{key}."))
+        else:
+            result.append((f"{prefix}{key}", value))
+    return result
+
+
+# --- Reauth and reconfigure leave the reload to the entry's update listener -----------------
+UPDATE_LISTENER_WARNING = "update listener"
+
+
+def state(entry: ConfigEntry) -> ConfigEntryState:
+    """The entry's state, read anew (a plain attribute read would stay narrowed for mypy)."""
+    return entry.state
+
+
+@contextmanager
+def counting_reloads(hass: HomeAssistant) -> Iterator[MagicMock]:
+    """Count the entry reloads, whoever asks for them (the flow or the update listener)."""
+    reload = hass.config_entries.async_reload
+    with patch.object(hass.config_entries, "async_reload", side_effect=reload) as reloads:
+        yield reloads
+
+
+async def test_reauth_and_reconfigure_without_update_listener_warning(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Changed credentials are stored and reload the entry once, with no warning about the listener."""
+    entry = init_integration
+    assert entry.update_listeners
+    caplog.set_level(logging.WARNING)
+    simulator.password = "new-password"
+    with counting_reloads(hass) as reloads:
+        result = await entry.start_reauth_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_PASSWORD: "new-password", CONF_APPLICATION_ID: DEMO_APPLICATION_ID}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reauth_successful"
+        assert entry.data[CONF_PASSWORD] == "new-password"
+        await hass.async_block_till_done()
+        assert reloads.mock_calls == [call(entry.entry_id)]
+        assert entry.state is ConfigEntryState.LOADED
+
+        simulator.password = "newer-password"
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], account(simulator, **{CONF_PASSWORD: "newer-password"})
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        assert entry.data[CONF_PASSWORD] == "newer-password"
+        assert entry.data["webhook_id"] == WEBHOOK_ID
+        await hass.async_block_till_done()
+        assert reloads.mock_calls == [call(entry.entry_id)] * 2
+    assert entry.state is ConfigEntryState.LOADED
+    assert UPDATE_LISTENER_WARNING not in caplog.text
+
+
+@pytest.mark.parametrize("source", ["reauth", "reconfigure"])
+async def test_unchanged_credentials_reload_once(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    source: str,
+) -> None:
+    """Nothing changes, so the listener is not called: the flow reloads the entry itself, once.
+
+    (After an authentication error the coordinators stop polling: only a reload restarts them.)
+    """
+    entry = init_integration
+    caplog.set_level(logging.WARNING)
+    with counting_reloads(hass) as reloads:
+        if source == "reauth":
+            result = await entry.start_reauth_flow(hass)
+            user_input = {CONF_PASSWORD: DEMO_PASSWORD, CONF_APPLICATION_ID: DEMO_APPLICATION_ID}
+        else:
+            result = await entry.start_reconfigure_flow(hass)
+            user_input = account(simulator)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+        await hass.async_block_till_done()
+    assert result["reason"] == f"{source}_successful"
+    assert reloads.mock_calls == [call(entry.entry_id)]
+    assert entry.state is ConfigEntryState.LOADED
+    assert UPDATE_LISTENER_WARNING not in caplog.text
+
+
+async def test_reauth_loads_an_entry_whose_setup_failed(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Set-up failed on the credentials, so there is no update listener: the flow loads the entry."""
+    simulator.password = "changed-at-vtx"
+    config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert state(config_entry) is ConfigEntryState.SETUP_ERROR
+    assert not config_entry.update_listeners
+    [flow] = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["context"]["source"] == "reauth"
+    caplog.set_level(logging.WARNING)
+    with counting_reloads(hass) as reloads:
+        result = await hass.config_entries.flow.async_configure(
+            flow["flow_id"], {CONF_PASSWORD: "changed-at-vtx", CONF_APPLICATION_ID: DEMO_APPLICATION_ID}
+        )
+        assert result["reason"] == "reauth_successful"
+        await hass.async_block_till_done()
+    assert reloads.mock_calls == [call(config_entry.entry_id)]
+    assert config_entry.data[CONF_PASSWORD] == "changed-at-vtx"
+    assert state(config_entry) is ConfigEntryState.LOADED
+    assert UPDATE_LISTENER_WARNING not in caplog.text
