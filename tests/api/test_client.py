@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,6 +24,7 @@ from custom_components.vtx_voip.api import (
 )
 from custom_components.vtx_voip.api.assumptions import feature_data_key, feature_data_type, is_missed_call
 from custom_components.vtx_voip.api.client import MAX_BODY_BYTES
+from custom_components.vtx_voip.api.models import Feature, parse_feature_list_checked
 from vtx_simulator import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME, Simulator
 
 from .conftest import RawServer, make_client
@@ -65,17 +67,22 @@ def test_notification_tolerance() -> None:
     notification = parse_notification(
         {
             "subscriptionId": "abc",
-            "featureEvents": [{"feature": {"id": 1}}, "junk", {"feature": {"id": 1, "featName": "X", "userId": 2}}],
+            "featureEvents": [
+                {"feature": {"id": 1}},
+                "junk",
+                {"feature": {"id": 1, "featName": "Y", "userId": 2}},
+                {"feature": {"id": 1, "featName": "X", "userId": 2, "status": "active"}},
+            ],
             "callLogEvents": [{"callLog": {"userId": 2}}, {"callLog": {"id": 5, "userId": "2", "duration": "9"}}],
             "presenceEvents": [{"presence": {"userId": 2, "current": {"activity": "ONLINE"}}}, {"presence": 3}],
             "fooEvents": [],
             "extra": True,
         }
     )
-    assert [event.feature.name for event in notification.feature_events] == ["X"]
+    assert [(event.feature.name, event.feature.status) for event in notification.feature_events] == [("X", "ACTIVE")]
     assert [(event.call_log.id, event.call_log.duration) for event in notification.call_log_events] == [("5", 9)]
     assert [event.user_id for event in notification.presence_events] == [2]
-    assert notification.skipped == 4
+    assert notification.skipped == 5
     assert notification.unknown_keys == ("fooEvents",)
     for bad in ([], {"featureEvents": []}, {"subscriptionId": "a", "featureEvents": {}}):
         with pytest.raises(VtxResponseError):
@@ -220,15 +227,49 @@ async def test_status_faults(client: VtxClient, sim: Simulator, status: int, err
     assert (await client.get_server_info()).build_version == "7.7.2.12"
 
 
-async def test_rate_limit(client: VtxClient, sim: Simulator) -> None:
+async def test_rate_limit(client: VtxClient, sim: Simulator, session: aiohttp.ClientSession) -> None:
     sim.fail_next(429, retry_after=30)
     with pytest.raises(VtxRateLimitError) as err:
         await client.get_features(USER)
     assert err.value.retry_after == 30
+    assert not err.value.paused
+    # Retry-After pauses the whole client: nothing is sent until it has passed.
+    sim.reset_request_counts()
+    with pytest.raises(VtxRateLimitError) as err:
+        await client.get_server_info()
+    assert err.value.paused
+    assert 0 < err.value.retry_after <= 30
+    assert sim.total_requests() == 0
+    assert client.pause_remaining() > 0
+    other = make_client(session, sim.base_url)
     sim.fail_next(429)
     with pytest.raises(VtxRateLimitError) as err:
-        await client.get_features(USER)
+        await other.get_features(USER)
     assert err.value.retry_after is None
+    assert other.pause_remaining() == 0
+
+
+async def test_refused_credentials_stop_every_request(client: VtxClient, sim: Simulator) -> None:
+    """After a 401 the client sends nothing more: sending refused credentials risks a lockout."""
+    sim.fail_next(401)
+    with pytest.raises(VtxAuthenticationError):
+        await client.get_features(USER)
+    assert client.credentials_refused
+    sim.reset_request_counts()
+    for _ in range(3):
+        with pytest.raises(VtxAuthenticationError) as err:
+            await client.get_presence(USER)
+        assert err.value.status == 401
+    assert sim.total_requests() == 0
+
+
+async def test_server_time_from_date_header(client: VtxClient, sim: Simulator) -> None:
+    """A feature read carries the server's time (its Date header), for ordering against pushes."""
+    read = await client.read_features(USER)
+    assert read.features
+    assert read.invalid == frozenset()
+    if read.server_time is not None:
+        assert read.server_time.tzinfo is not None
 
 
 async def test_hang(session: aiohttp.ClientSession, sim: Simulator) -> None:
@@ -297,3 +338,36 @@ async def test_put_without_answer_body(raw_server: RawServer, session: aiohttp.C
 async def test_invalid_base_url(session: aiohttp.ClientSession) -> None:
     with pytest.raises(ValueError):
         make_client(session, "api.ipvoip.ch")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"status": None},
+        {"status": 1},
+        {"status": ["ACTIVE"]},
+        {"status": "MAYBE"},
+        {"callForwardUnconditionalData": ["+41791234567"]},
+        {"callForwardUnconditionalData": "+41791234567"},
+        {"callForwardUnconditionalData": {"destinationUri": 41791234567}},
+    ],
+)
+def test_invalid_features_are_never_guessed(broken: dict[str, Any]) -> None:
+    """No valid status or a malformed data block: not a feature (never read as INACTIVE)."""
+    body = {
+        "id": 7,
+        "featName": "CALL_FORWARD_UNCONDITIONAL",
+        "userId": 1,
+        "status": "ACTIVE",
+        "callForwardUnconditionalData": {"destinationUri": "+41225117902"},
+    }
+    body.update(broken)
+    with pytest.raises(VtxResponseError):
+        Feature.from_json(body)
+    missing_status = {key: value for key, value in body.items() if key != "status"}
+    with pytest.raises(VtxResponseError):
+        Feature.from_json(missing_status)
+    good = {"id": 8, "featName": "CENTRAL_DND", "userId": 1, "status": "INACTIVE"}
+    features, invalid = parse_feature_list_checked({"features": [body, good]})
+    assert [feature.name for feature in features] == ["CENTRAL_DND"]
+    assert invalid == frozenset({"CALL_FORWARD_UNCONDITIONAL"})

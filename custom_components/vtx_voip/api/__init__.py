@@ -3,7 +3,7 @@
 This subpackage has no Home Assistant import; it only needs aiohttp.
 """
 
-from .client import DEFAULT_BASE_URL, VtxClient, normalize_base_url
+from .client import DEFAULT_BASE_URL, FeatureRead, VtxClient, normalize_base_url
 from .exceptions import (
     VtxAuthenticationError,
     VtxConnectionError,
@@ -41,6 +41,7 @@ __all__ = [
     "EventContext",
     "Feature",
     "FeatureEvent",
+    "FeatureRead",
     "Notification",
     "Presence",
     "PresenceEvent",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import email.utils
 import json
 import math
 import socket
@@ -44,7 +46,7 @@ from .models import (
     format_datetime,
     parse_call_log_list,
     parse_feature_envelope,
-    parse_feature_list,
+    parse_feature_list_checked,
     parse_subscription_envelope,
     parse_subscription_list,
 )
@@ -87,6 +89,31 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _parse_http_date(value: str | None) -> datetime | None:
+    """Parse an HTTP ``Date`` header (RFC 9110); ``None`` when absent or not one."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except TypeError, ValueError, IndexError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRead:
+    """One read of a user's features.
+
+    ``invalid`` names the features the answer listed in a form that cannot be trusted (no
+    valid status, a malformed data block): they are to be left as they were, not guessed.
+    ``server_time`` is the server's ``Date`` header, when it sent one.
+    """
+
+    features: tuple[Feature, ...]
+    invalid: frozenset[str]
+    server_time: datetime | None
 
 
 def _error_message(status: int, text: str) -> str:
@@ -169,6 +196,22 @@ class VtxClient:
         params: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON body (``None`` when empty)."""
+        body, _server_time = await self._request_timed(method, path, json_body=json_body, params=params)
+        return body
+
+    async def _request_timed(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> tuple[Any, datetime | None]:
+        """Send one request; return the decoded body and the server's time (its ``Date`` header).
+
+        The server's time lets answers be ordered against pushed ``eventTime`` values on
+        the server's own clock, never against this machine's.
+        """
         self._check_may_send()
         url = self._base_url.join(URL(path))
         data = None if json_body is None else json.dumps(json_body)
@@ -181,6 +224,7 @@ class VtxClient:
                     raw = await _read_limited(response.content)
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
+                    date_header = response.headers.get("Date")
         except TimeoutError as err:
             raise VtxConnectionError(f"Timeout after {self._timeout} s talking to the VTX API") from err
         except (aiohttp.ClientError, socket.gaierror, OSError) as err:
@@ -200,10 +244,11 @@ class VtxClient:
             if err.status == 401:
                 self._refused = err
             raise
+        server_time = _parse_http_date(date_header)
         if not raw.strip():
-            return None
+            return None, server_time
         try:
-            return json.loads(text)
+            return json.loads(text), server_time
         except ValueError as err:
             raise VtxResponseError(f"The VTX API sent invalid JSON (HTTP {status})") from err
         except RecursionError as err:  # a body nested deeper than the decoder's stack allows
@@ -244,9 +289,14 @@ class VtxClient:
 
     # --- features --------------------------------------------------------------------
     async def get_features(self, user_id: int) -> list[Feature]:
-        """``GET v1/users/{id}/feat``: every feature of a user."""
-        body = await self._request("GET", f"v1/users/{int(user_id)}/feat")
-        return self._parse(parse_feature_list, body)
+        """``GET v1/users/{id}/feat``: every valid feature of a user."""
+        return list((await self.read_features(user_id)).features)
+
+    async def read_features(self, user_id: int) -> FeatureRead:
+        """``GET v1/users/{id}/feat``: the valid features, the invalid ones, the server's time."""
+        body, server_time = await self._request_timed("GET", f"v1/users/{int(user_id)}/feat")
+        features, invalid = self._parse(parse_feature_list_checked, body)
+        return FeatureRead(features=tuple(features), invalid=invalid, server_time=server_time)
 
     async def get_feature(self, feature_id: int) -> Feature:
         """``GET v1/feat/{id}``."""

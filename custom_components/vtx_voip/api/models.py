@@ -222,11 +222,23 @@ class Feature:
             raw = copy.deepcopy(body)
         except RecursionError:
             raise VtxResponseError("feature: nested too deeply") from None
+        name = _req_str(body, "featName", "feature")
+        status = body.get("status")
+        # The status is never guessed: a feature without a valid one is not a feature.
+        if not isinstance(status, str) or status.strip().upper() not in (STATUS_ACTIVE, STATUS_INACTIVE):
+            raise VtxResponseError(f"feature {name}: status is missing or not ACTIVE/INACTIVE")
+        block = body.get(feature_data_key(name))
+        if block is not None and not isinstance(block, dict):
+            raise VtxResponseError(f"feature {name}: its data block is not an object")
+        if isinstance(block, dict) and name.startswith("CALL_FORWARD_"):
+            destination = block.get("destinationUri")
+            if destination is not None and not isinstance(destination, str):
+                raise VtxResponseError(f"feature {name}: destinationUri is not a string")
         return cls(
             id=_req_int(body, "id", "feature"),
-            name=_req_str(body, "featName", "feature"),
+            name=name,
             user_id=_req_int(body, "userId", "feature"),
-            status=_opt_str(body, "status") or STATUS_INACTIVE,
+            status=status.strip().upper(),
             raw=raw,
         )
 
@@ -291,17 +303,28 @@ def parse_feature_envelope(data: Any) -> Feature:
 
 def parse_feature_list(data: Any) -> list[Feature]:
     """Parse ``{"features": [...]}``; entries that cannot be parsed are skipped."""
+    return parse_feature_list_checked(data)[0]
+
+
+def parse_feature_list_checked(data: Any) -> tuple[list[Feature], frozenset[str]]:
+    """Parse ``{"features": [...]}``: the valid features, and the names of the invalid ones.
+
+    An entry that is not valid (no valid status, a malformed data block) is skipped; its
+    ``featName``, when it has one, is returned so that what is held for it stays as it was.
+    """
     body = _obj(data, "feature list")
     items = body.get("features")
     if not isinstance(items, list):
         raise VtxResponseError("feature list: 'features' is missing or not a list")
     features: list[Feature] = []
+    invalid: set[str] = set()
     for item in items:
         try:
             features.append(Feature.from_json(item))
         except VtxResponseError:
-            continue
-    return features
+            if isinstance(item, dict) and isinstance(name := item.get("featName"), str):
+                invalid.add(name)
+    return features, frozenset(invalid)
 
 
 # --- presence --------------------------------------------------------------------------
