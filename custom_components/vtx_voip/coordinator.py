@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from abc import abstractmethod
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+import time
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
@@ -13,7 +15,6 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-from homeassistant.util import dt as dt_util
 
 from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxNotFoundError, VtxRateLimitError
 from .const import DOMAIN, LOGGER
@@ -21,6 +22,13 @@ from .data import LineConfig, VtxConfigEntry
 
 type LineFeatures = dict[str, Feature]
 
+# An HTTP Date header counts whole seconds.
+DATE_RESOLUTION: Final = timedelta(seconds=1)
+# An eventTime further ahead than this of the server's own time (its Date header) is
+# taken as that time: a wrong date far in the future must not freeze a feature.
+FUTURE_EVENT_TOLERANCE: Final = timedelta(minutes=5)
+# How many of its own writes per feature the integration remembers (to know their echoes).
+OWN_WRITES_KEPT: Final = 8
 # Lines whose read failed while others worked are read again this long after (or after the
 # API's Retry-After, if longer), not only at the next poll of every line.
 FAILED_LINE_RETRY: Final = timedelta(seconds=60)
@@ -66,17 +74,16 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._semaphore = semaphore
         # Lines whose last read failed (for logging their loss and return once each).
         self._failing: set[int] = set()
-        # When each line's data was last known to be true (poll start or push event time).
-        self._stamps: dict[int, datetime] = {}
+        # Counts what pushes and writes applied; a poll notes it when it starts, so that
+        # "arrived while the poll ran" needs no clock at all.
+        self._seq = 0
         # The last data of lines whose read failed: a push about them brings them back.
         self._last_known: dict[int, T] = {}
         self._cancel_retry: Callable[[], None] | None = None
 
-    def _merge(self, user_id: int, held: T | None, polled: T, started: datetime) -> T:
-        """Combine a line's polled data with what is held: what arrived during the poll wins."""
-        if held is not None and self._stamps.get(user_id, started) > started:
-            return held
-        return polled
+    @abstractmethod
+    def _merge(self, user_id: int, held: T | None, polled: T, seq_at_start: int) -> T:
+        """Combine a line's polled data with what is held (what a poll cannot know wins)."""
 
     @abstractmethod
     async def _fetch_line(self, user_id: int) -> T:
@@ -107,10 +114,11 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._failing = (self._failing - recovered) | errors.keys()
 
     async def _async_update_data(self) -> dict[int, T]:
-        previous = self.data or {}
-        started = dt_util.utcnow()
+        seq_at_start = self._seq
         user_ids = list(self.lines)
         results = await asyncio.gather(*(self._fetch_guarded(uid) for uid in user_ids), return_exceptions=True)
+        # What is held now, pushes and writes that arrived while the poll ran included.
+        previous = self.data or {}
         data: dict[int, T] = {}
         errors: dict[int, VtxError] = {}
         rate_limited: VtxRateLimitError | None = None
@@ -132,8 +140,9 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             elif isinstance(result, BaseException):
                 raise result
             else:
-                data[user_id] = self._merge(user_id, previous.get(user_id), result, started)
-                self._stamps[user_id] = max(self._stamps.get(user_id, started), started)
+                data[user_id] = self._merge(
+                    user_id, previous.get(user_id, self._last_known.get(user_id)), result, seq_at_start
+                )
         if user_ids and forbidden == len(user_ids):
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
         if user_ids and len(errors) == len(user_ids):
@@ -201,15 +210,13 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             self._log_line_health({user_id: err}, set())
             return False
         if user_id in self.lines:
-            self._stamps[user_id] = dt_util.utcnow()
-            self._async_store_line(user_id, value)
+            self._async_store_line(user_id, self._merge(user_id, self.last_known(user_id), value, self._seq))
         return True
 
     @callback
     def async_forget_line(self, user_id: int) -> None:
         """Drop a removed line's data."""
         self._failing.discard(user_id)
-        self._stamps.pop(user_id, None)
         self._last_known.pop(user_id, None)
         if self.data is not None and user_id in self.data:
             self.data = {uid: value for uid, value in self.data.items() if uid != user_id}
@@ -217,7 +224,16 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
 
 
 class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
-    """The features of every line, by featName."""
+    """The features of every line, by featName.
+
+    Ordering never compares two clocks. A pushed feature whose ``previousValue`` is the
+    feature held is applied, whatever its ``eventTime`` (causality). Otherwise pushes are
+    ordered among themselves by ``eventTime``, and against a poll by the ``Date`` header
+    of the poll's answer: both the server's clock. A push or write applied while a poll
+    ran wins over it unless the poll's answer is known to be the newer. An ``eventTime``
+    far ahead of the server's own time is taken as the server's time, so that it cannot
+    freeze a feature; every poll starts each feature's ordering afresh.
+    """
 
     resource = "features"
 
@@ -225,22 +241,78 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         """Initialise; see ``VtxLinesCoordinator``."""
         super().__init__(*args, **kwargs)
         self._locks: dict[int, asyncio.Lock] = {}
-        self._feature_stamps: dict[int, datetime] = {}
+        # Per feature id: the sequence number of the last push or write applied, the
+        # newest eventTime applied since the last poll, and the server time of that poll.
+        self._applied_seq: dict[int, int] = {}
+        self._event_time: dict[int, datetime] = {}
+        self._read_at: dict[int, datetime] = {}
+        # Per line: what the last read of it said besides the features.
+        self._read_meta: dict[int, tuple[datetime | None, frozenset[str]]] = {}
+        # The server's clock, as last seen in a Date header, and this machine's monotonic
+        # time then: the server's "now" is estimated without comparing the two clocks.
+        self._server_clock: tuple[datetime, float] | None = None
+        self._invalid_logged: set[tuple[int, str]] = set()
+        # The last states this integration wrote per feature: a push repeating one that a
+        # later write replaced is the late echo of our own older write (causality, no clock).
+        self._own_writes: dict[int, deque[Feature]] = {}
 
-    def _merge(self, user_id: int, held: LineFeatures | None, polled: LineFeatures, started: datetime) -> LineFeatures:
-        """Merge per feature: a feature pushed or written while the poll ran is kept.
+    def _server_now(self) -> datetime | None:
+        if self._server_clock is None:
+            return None
+        seen, at = self._server_clock
+        return seen + timedelta(seconds=time.monotonic() - at)
 
-        Pushes stamp features, not lines, so an event about one feature never makes an
-        older event about another feature of the same line look out of date.
+    def _event_key(self, event_time: datetime | None) -> datetime | None:
+        """Return the eventTime to order by: one far ahead of the server's own time counts as now."""
+        if event_time is None:
+            return None
+        now = self._server_now()
+        if now is not None and event_time > now + FUTURE_EVENT_TOLERANCE:
+            LOGGER.debug("An event dated %s is ahead of the server's time; taken as now", event_time.isoformat())
+            return now
+        return event_time
+
+    def _merge(self, user_id: int, held: LineFeatures | None, polled: LineFeatures, seq_at_start: int) -> LineFeatures:
+        """Merge per feature: what a push or write brought while the poll ran is kept.
+
+        Features the answer listed in an invalid form keep what was held (never guessed).
         """
-        if held is None:
-            return polled
+        server_time, invalid = self._read_meta.pop(user_id, (None, frozenset()))
+        if server_time is not None:
+            self._server_clock = (server_time, time.monotonic())
+        for name in invalid:
+            if (user_id, name) not in self._invalid_logged:
+                self._invalid_logged.add((user_id, name))
+                LOGGER.info("Line %s: the API sent %s without a valid status or data; kept as it was", user_id, name)
         merged = dict(polled)
+        held = held or {}
+        for name in invalid:
+            if name in held and name not in merged:
+                merged[name] = held[name]
         for name, feature in polled.items():
             kept = held.get(name)
-            if kept is not None and kept.id == feature.id and self._feature_stamps.get(kept.id, started) > started:
+            if (
+                kept is not None
+                and kept.id == feature.id
+                and self._arrived_during_poll(kept.id, seq_at_start, server_time)
+            ):
                 merged[name] = kept
+                continue
+            # The poll is the new starting point of this feature's ordering.
+            self._event_time.pop(feature.id, None)
+            if server_time is not None:
+                self._read_at[feature.id] = server_time
+            else:
+                self._read_at.pop(feature.id, None)
         return merged
+
+    def _arrived_during_poll(self, feature_id: int, seq_at_start: int, server_time: datetime | None) -> bool:
+        """Whether a push or write applied while the poll ran is to be kept over the poll's answer."""
+        if self._applied_seq.get(feature_id, -1) <= seq_at_start:
+            return False
+        event = self._event_time.get(feature_id)
+        # Kept unless the poll's answer is known to be the newer (server clock to server clock).
+        return server_time is None or event is None or event >= server_time - DATE_RESOLUTION
 
     @callback
     def _async_poll_found_changes(self) -> None:
@@ -248,16 +320,29 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
             async_dispatcher_send(self.hass, signal_poll_found_changes(self.config_entry.entry_id))
 
     async def _fetch_line(self, user_id: int) -> LineFeatures:
-        features = await self.client.get_features(user_id)
-        return {feature.name: feature for feature in features}
+        read = await self.client.read_features(user_id)
+        self._read_meta[user_id] = (read.server_time, read.invalid)
+        return {feature.name: feature for feature in read.features}
 
     def feature(self, user_id: int, feat_name: str) -> Feature | None:
         """Return a line's feature, if it has it."""
         return (self.data or {}).get(user_id, {}).get(feat_name)
 
+    def _is_newer(self, feature_id: int, event_time: datetime | None) -> bool:
+        """Whether a push (not following on from what is held) is newer than what is held."""
+        if event_time is None:
+            return True
+        last = self._event_time.get(feature_id)
+        if last is not None and event_time < last:
+            return False
+        read_at = self._read_at.get(feature_id)
+        return read_at is None or event_time >= read_at - DATE_RESOLUTION
+
     @callback
-    def async_apply_feature(self, feature: Feature, event_time: datetime | None = None) -> bool:
-        """Apply a feature pushed by the API or read by an action; return whether it changed.
+    def async_apply_feature(
+        self, feature: Feature, event_time: datetime | None = None, previous: Feature | None = None
+    ) -> bool:
+        """Apply a pushed feature (or one read by an action); return whether it changed.
 
         Features of unknown lines, unknown features, events older than the state held and
         events that change nothing are ignored, so a duplicate changes nothing twice.
@@ -268,14 +353,22 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         current = line.get(feature.name)
         if current is None or current.id != feature.id:
             return False
-        stamp = event_time or dt_util.utcnow()
-        held = max(self._feature_stamps.get(feature.id, stamp), self._stamps.get(feature.user_id, stamp))
-        if stamp < held:
+        key = self._event_key(event_time)
+        if current == feature:
+            if key is not None and key > self._event_time.get(feature.id, key):
+                self._event_time[feature.id] = key
+            return False
+        follows_on = previous is not None and previous == current
+        if not follows_on and feature in self._own_writes.get(feature.id, ()):
+            LOGGER.debug("Ignoring the late echo of an earlier write of feature %s", feature.id)
+            return False
+        if not follows_on and not self._is_newer(feature.id, key):
             LOGGER.debug("Ignoring an out-of-order event for feature %s", feature.id)
             return False
-        self._feature_stamps[feature.id] = stamp
-        if current == feature:
-            return False
+        self._seq += 1
+        self._applied_seq[feature.id] = self._seq
+        if key is not None:
+            self._event_time[feature.id] = max(key, self._event_time.get(feature.id, key))
         self._async_store_line(feature.user_id, {**line, feature.name: feature})
         return True
 
@@ -334,28 +427,67 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         line = (self.data or {}).get(feature.user_id)
         if line is None or feature.user_id not in self.lines:
             return
-        self._feature_stamps[feature.id] = dt_util.utcnow()
+        self._seq += 1
+        self._applied_seq[feature.id] = self._seq
+        self._own_writes.setdefault(feature.id, deque(maxlen=OWN_WRITES_KEPT)).append(feature)
+        # Our own write is the newest state: pushes from before it are older.
+        if (now := self._server_now()) is not None:
+            self._event_time[feature.id] = now
         self._async_store_line(feature.user_id, {**line, feature.name: feature})
 
 
 class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
-    """The presence of every line."""
+    """The presence of every line.
+
+    Presence carries the server's own ``modifiedOn``: polls and pushes are ordered by it
+    (server clock to server clock); without it, a push applied while a poll ran wins.
+    """
 
     resource = "presence"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Initialise; see ``VtxLinesCoordinator``."""
+        super().__init__(*args, **kwargs)
+        self._applied_seq: dict[int, int] = {}
+        # The newest eventTime applied per line since its last poll (pushes among themselves).
+        self._event_time: dict[int, datetime] = {}
+
+    @staticmethod
+    def _modified(presence: Presence | None) -> datetime | None:
+        state = presence.effective if presence is not None else None
+        return state.modified_on if state is not None else None
+
+    def _merge(self, user_id: int, held: Presence | None, polled: Presence, seq_at_start: int) -> Presence:
+        if held is not None:
+            held_time, polled_time = self._modified(held), self._modified(polled)
+            if held_time is not None and polled_time is not None and held_time != polled_time:
+                if held_time > polled_time:
+                    return held
+            elif self._applied_seq.get(user_id, -1) > seq_at_start:
+                return held
+        self._event_time.pop(user_id, None)
+        return polled
 
     async def _fetch_line(self, user_id: int) -> Presence:
         return await self.client.get_presence(user_id)
 
     @callback
     def async_apply_presence(self, user_id: int, presence: Presence, event_time: datetime | None = None) -> bool:
-        """Apply a pushed presence; older or unchanged ones are ignored."""
+        """Apply a pushed presence; older (by the server's modifiedOn) or unchanged ones are ignored."""
         if user_id not in self.lines:
             return False
-        stamp = event_time or dt_util.utcnow()
-        if stamp < self._stamps.get(user_id, stamp):
+        held = (self.data or {}).get(user_id)
+        if held == presence:
             return False
-        self._stamps[user_id] = stamp
-        if (self.data or {}).get(user_id) == presence:
+        held_time, new_time = self._modified(held), self._modified(presence)
+        if held_time is not None and new_time is not None and new_time != held_time:
+            if new_time < held_time:
+                return False
+        elif event_time is not None and event_time < self._event_time.get(user_id, event_time):
             return False
+        if event_time is not None:
+            self._event_time[user_id] = max(event_time, self._event_time.get(user_id, event_time))
+        self._seq += 1
+        self._applied_seq[user_id] = self._seq
         self._async_store_line(user_id, presence)
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
@@ -59,15 +60,25 @@ async def test_apply_presence(hass: HomeAssistant, simulator: Simulator, init_in
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.room_101_on_a_call").state == STATE_ON
     assert not presence.async_apply_presence(ROOM_101, on_call, now + timedelta(seconds=2))
-    simulator.set_presence(ROOM_101, "ONLINE", "NONE")
-    idle = Presence.from_json(simulator.presence(ROOM_101))
-    assert not presence.async_apply_presence(ROOM_101, idle, now)
-    assert not presence.async_apply_presence(176133, idle, now + timedelta(seconds=3))
+    assert not presence.async_apply_presence(176133, on_call, now + timedelta(seconds=3))
+    # Equal modifiedOn: pushes are ordered among themselves by eventTime (server clock).
+    same_time_idle = Presence.from_json(
+        {
+            **simulator.presence(ROOM_101),
+            "current": {**simulator.presence(ROOM_101)["current"], "enhancedActivity": "NONE"},
+        }
+    )
+    assert not presence.async_apply_presence(ROOM_101, same_time_idle, now)
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.room_101_on_a_call").state == STATE_ON
-    assert presence.async_apply_presence(ROOM_101, idle, now + timedelta(seconds=4))
+    # A newer modifiedOn (the server's own time of the state) wins, whatever the eventTime.
+    simulator.set_presence(ROOM_101, "ONLINE", "NONE")
+    idle = Presence.from_json(simulator.presence(ROOM_101))
+    assert presence.async_apply_presence(ROOM_101, idle, now - timedelta(hours=1))
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.room_101_on_a_call").state == STATE_OFF
+    # An older modifiedOn never wins.
+    assert not presence.async_apply_presence(ROOM_101, on_call, now + timedelta(hours=1))
 
 
 async def test_feature_gone_and_back(
@@ -125,15 +136,19 @@ async def test_push_of_one_feature_does_not_hide_an_older_push_of_another(
 async def test_poll_keeps_a_feature_pushed_while_it_ran(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """A push stamped after the poll started wins over the poll for that feature only."""
+    """A push applied while a poll is in flight wins over the poll's older answer, for that feature only."""
     coordinator = init_integration.runtime_data.features
     dnd = coordinator.feature(ROOM_101, "CENTRAL_DND")
     assert dnd is not None
-    future = dt_util.utcnow() + timedelta(minutes=5)
     simulator.drop_pushes()
     simulator.set_forward(ROOM_101, "unconditional", True)  # only a poll can see this
-    assert coordinator.async_apply_feature(dnd.with_status(True), future)  # the API still says off
-    await coordinator.async_refresh()
+    # The poll's answer for Room 101 is made now (DND off), and arrives late.
+    simulator.add_fault("hang", seconds=0.3, count=1, path=f"/users/{ROOM_101}/feat")
+    refresh = hass.async_create_task(coordinator.async_refresh())
+    await asyncio.sleep(0.1)
+    # Meanwhile the phone switches DND on and the push arrives first (no eventTime: order by arrival).
+    assert coordinator.async_apply_feature(dnd.with_status(True), None, previous=dnd)
+    await refresh
     await hass.async_block_till_done()
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
     assert hass.states.get("switch.room_101_forward_all_calls").state == STATE_ON
