@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigFlowResult
@@ -263,3 +265,69 @@ async def test_devices(
         f"{entry.entry_id}_last_push",
         f"{entry.entry_id}_push",
     }
+
+
+async def _count_setups(hass: HomeAssistant, entry: MockConfigEntry, flow: Any) -> int:
+    """Run ``flow`` and return how many times the entry was set up meanwhile."""
+    from custom_components import vtx_voip
+
+    with patch.object(vtx_voip, "async_setup_entry", wraps=vtx_voip.async_setup_entry) as setup:
+        await flow()
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+    return setup.call_count
+
+
+async def test_reauth_reloads_exactly_once(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A completed reauth reloads the entry once, and Home Assistant reports nothing about it."""
+    simulator.password = "new-password"
+
+    async def flow() -> None:
+        result = await init_integration.start_reauth_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"password": "new-password", "application_id": init_integration.data["application_id"]}
+        )
+        assert result["reason"] == "reauth_successful"
+
+    assert await _count_setups(hass, init_integration, flow) == 1
+    assert "update listener" not in caplog.text
+
+
+async def test_reconfigure_reloads_exactly_once(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A completed reconfigure (another URL form) reloads the entry once."""
+
+    async def flow() -> None:
+        result = await init_integration.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                "url": simulator.base_url.rstrip("/") + "/",
+                "username": init_integration.data["username"],
+                "password": "other-password",
+                "application_id": init_integration.data["application_id"],
+            },
+        )
+        assert result["reason"] == "reconfigure_successful"
+
+    simulator.password = "other-password"
+    assert await _count_setups(hass, init_integration, flow) == 1
+    assert "update listener" not in caplog.text
+
+
+async def test_options_change_reloads_exactly_once(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A new push base URL reloads the entry once (a line change reloads nothing)."""
+
+    async def flow() -> None:
+        result = await hass.config_entries.options.async_init(init_integration.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"push_base_url": "http://127.0.0.1:8124"}
+        )
+        assert result["type"] == "create_entry"
+
+    assert await _count_setups(hass, init_integration, flow) == 1
