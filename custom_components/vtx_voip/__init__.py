@@ -168,7 +168,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
         held = current.get(user_id)
         if held is not None and (held.name != line.name or held.subentry_id != line.subentry_id):
             held.name, held.subentry_id = line.name, line.subentry_id
-            if device := registry.async_get_device(identifiers={(DOMAIN, str(user_id))}):
+            if device := registry.async_get_device_by_identifier((DOMAIN, str(user_id)), entry.entry_id):
                 registry.async_update_device(device.id, name=line.name)
     # Devices of removed lines go with their sub-entry; a line given another userId in
     # the same sub-entry leaves its old device behind: remove it.

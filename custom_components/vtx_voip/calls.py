@@ -19,7 +19,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .api import CallLog, VtxClient, VtxError
+from .api import CallLog, VtxClient, VtxError, VtxUnsupportedError
 from .const import DOMAIN, LOGGER
 from .data import LineConfig
 
@@ -199,6 +199,12 @@ class CallTracker:
         for user_id in self.lines:
             try:
                 found.extend(await client.get_all_call_history(user_id, start=since, end=now))
+            except VtxUnsupportedError as err:
+                # The platform has no call history (it is an assumption): push only.
+                if err.asked:
+                    LOGGER.info("The VTX API has no call history here (%s); calls are known from push only", err)
+                complete = False
+                break
             except VtxError as err:
                 complete = False
                 LOGGER.debug("Reading the call history of line %s failed: %s", user_id, err)

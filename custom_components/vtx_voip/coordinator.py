@@ -215,12 +215,15 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
 
     @callback
     def async_forget_line(self, user_id: int) -> None:
-        """Drop a removed line's data."""
+        """Drop a removed line's data.
+
+        Listeners are not told: the other lines did not change, and the removed line's
+        entities go with its device (telling them would write "unavailable" first).
+        """
         self._failing.discard(user_id)
         self._last_known.pop(user_id, None)
         if self.data is not None and user_id in self.data:
             self.data = {uid: value for uid, value in self.data.items() if uid != user_id}
-            self.async_update_listeners()
 
 
 class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):

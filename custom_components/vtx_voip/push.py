@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from http import HTTPStatus
 import json
+import time
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
@@ -28,7 +29,7 @@ from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
-from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
+from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time, async_track_time_interval
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -42,6 +43,7 @@ from .api import (
     VtxNotFoundError,
     VtxRequestError,
     VtxResponseError,
+    VtxUnsupportedError,
     parse_notification,
 )
 from .api.assumptions import (
@@ -84,6 +86,9 @@ CALL_FALLBACK_INTERVAL: Final = FEATURE_POLL_INTERVAL
 CALL_RECONCILE_INTERVAL: Final = timedelta(hours=1)
 MAX_BODY_BYTES: Final = 1024 * 1024
 _READ_CHUNK: Final = 64 * 1024
+# A poll that finds a change push did not bring declares push stalled only when no push
+# arrives on the FEATURE subscription within this long (the push may still be on its way).
+STALL_GRACE: Final = timedelta(seconds=90)
 ISSUE_NO_URL: Final = "no_push_url"
 ISSUE_STALLED: Final = "push_stalled"
 ISSUE_SUBSCRIBE_FAILED: Final = "subscribe_failed"
@@ -177,6 +182,13 @@ class PushManager:
         self.pushes_received = 0
         self.pushes_rejected = 0
         self._subscribe_failure_logged = False
+        self._renewal_refused_logged = False
+        # Pushes received on the FEATURE subscription (a stall needs none during its grace).
+        self.feature_pushes = 0
+        self._cancel_grace: CALLBACK_TYPE | None = None
+        self._was_healthy = False
+        self._was_presence_pushed = False
+        self._renew_refused_at: float | None = None
         self._timer: CALLBACK_TYPE | None = None
         self._unsubs: list[Callable[[], None]] = []
         # Subscription work (create, renew, verify, delete) never interleaves.
@@ -206,9 +218,21 @@ class PushManager:
 
     @callback
     def _async_apply_cadence(self) -> None:
-        """Poll hard only for what push does not bring."""
-        self.features.update_interval = FEATURE_RECONCILE_INTERVAL if self.healthy else FEATURE_POLL_INTERVAL
-        self.presence.update_interval = FEATURE_RECONCILE_INTERVAL if self.presence_pushed else PRESENCE_POLL_INTERVAL
+        """Poll hard only for what push does not bring; poll at once when push is lost."""
+        healthy, presence_pushed = self.healthy, self.presence_pushed
+        self.features.update_interval = FEATURE_RECONCILE_INTERVAL if healthy else FEATURE_POLL_INTERVAL
+        self.presence.update_interval = FEATURE_RECONCILE_INTERVAL if presence_pushed else PRESENCE_POLL_INTERVAL
+        if not self._stopped:
+            # What push no longer brings is read now, not at a poll up to 15 minutes away.
+            if self._was_healthy and not healthy:
+                self.entry.async_create_background_task(
+                    self.hass, self.features.async_request_refresh(), f"{DOMAIN} poll features"
+                )
+            if self._was_presence_pushed and not presence_pushed:
+                self.entry.async_create_background_task(
+                    self.hass, self.presence.async_request_refresh(), f"{DOMAIN} poll presence"
+                )
+        self._was_healthy, self._was_presence_pushed = healthy, presence_pushed
         async_dispatcher_send(self.hass, signal_push(self.entry.entry_id))
 
     # --- lifecycle -------------------------------------------------------------------
@@ -256,7 +280,6 @@ class PushManager:
         else:
             ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry, ISSUE_NO_URL))
             async with self._lock:
-                await self._async_delete_leftovers()
                 failed = await self._async_ensure_subscriptions()
                 self._schedule_next(failed)
         self._async_apply_cadence()
@@ -265,6 +288,9 @@ class PushManager:
         """Cancel timers, unregister the webhook and delete this run's subscriptions."""
         self._stopped = True
         self._cancel_timer()
+        if self._cancel_grace is not None:
+            self._cancel_grace()
+            self._cancel_grace = None
         while self._unsubs:
             self._unsubs.pop()()
         webhook.async_unregister(self.hass, self.webhook_id)
@@ -338,10 +364,15 @@ class PushManager:
         return url == self.notification_url or self.webhook_id in url
 
     # --- subscriptions (called with the lock held) -----------------------------------
-    async def _async_delete_leftovers(self) -> None:
-        """Delete subscriptions of this entry that an earlier run left at the API."""
+    async def _async_adopt_unknown(self, missing: list[str], user_ids: list[int]) -> None:
+        """Take over or delete the subscriptions of ours at the API that this run does not know.
+
+        Called before creating: one made by a create whose answer was lost, or left by an
+        earlier run, is taken over when it covers the wanted userIds and deleted otherwise,
+        so that none is ever duplicated.
+        """
         try:
-            leftovers = [
+            unknown = [
                 subscription
                 for subscription in await self.client.get_subscriptions()
                 if self._is_ours(subscription) and subscription.id not in self._known_ids
@@ -349,9 +380,23 @@ class PushManager:
         except VtxError as err:
             LOGGER.debug("Listing subscriptions failed: %s", err)
             return
-        for subscription in leftovers:
-            LOGGER.debug("Deleting subscription %s left from an earlier run", subscription.id)
-        await asyncio.gather(*(self._async_delete(subscription.id) for subscription in leftovers))
+        now = dt_util.utcnow()
+        for subscription in unknown:
+            resource = subscription.resource_type
+            if (
+                resource in missing
+                and resource not in self.subscriptions
+                and sorted(subscription.user_ids) == user_ids
+                and subscription.expires is not None
+                and subscription.expires - now > RENEW_BEFORE / 3
+            ):
+                LOGGER.debug("Taking over subscription %s (%s) found at the API", subscription.id, resource)
+                self.subscriptions[resource] = subscription
+                self._granted[resource] = now - (SUBSCRIPTION_LIFETIME - (subscription.expires - now))
+                self._known_ids.add(subscription.id)
+            else:
+                LOGGER.debug("Deleting subscription %s (%s) found at the API", subscription.id, resource)
+                await self._async_delete(subscription.id)
 
     def _wanted(self) -> list[str]:
         wanted = [RESOURCE_FEATURE, RESOURCE_CALL_LOG]
@@ -365,7 +410,10 @@ class PushManager:
         if not user_ids or self.notification_url is None or self._stopped:
             return False
         failed = False
-        for resource in self._wanted():
+        missing = [resource for resource in self._wanted() if resource not in self.subscriptions]
+        if missing:
+            await self._async_adopt_unknown(missing, user_ids)
+        for resource in missing:
             if resource in self.subscriptions:
                 continue
             try:
@@ -449,11 +497,24 @@ class PushManager:
             for resource, subscription in list(self.subscriptions.items()):
                 if self._renew_at(resource) - now > MIN_RENEW_DELAY:
                     continue
+                if self._renew_refused_at is not None and time.monotonic() - self._renew_refused_at < 3600:
+                    # Refused within the hour: replace without asking again.
+                    failed = not await self._async_replace(resource) or failed
+                    continue
                 try:
                     renewed = await self.client.renew_subscription(subscription.id, now + SUBSCRIPTION_LIFETIME)
                 except VtxNotFoundError:
                     LOGGER.info("Push subscription %s is gone; creating a new one", subscription.id)
                     del self.subscriptions[resource]
+                except (VtxUnsupportedError, VtxRequestError) as err:
+                    # The API refuses renewals: a new subscription replaces this one before
+                    # it expires (new first, then the old one deleted: no gap).
+                    if isinstance(err, VtxRequestError) or err.asked:
+                        self._renew_refused_at = time.monotonic()
+                    if not self._renewal_refused_logged:
+                        self._renewal_refused_logged = True
+                        LOGGER.info("The API does not renew subscriptions (%s); replacing them instead", err)
+                    failed = not await self._async_replace(resource) or failed
                 except VtxError as err:
                     LOGGER.debug("Renewing subscription %s failed: %s", subscription.id, err)
                     failed = True
@@ -467,6 +528,16 @@ class PushManager:
             failed = await self._async_ensure_subscriptions() or failed
             self._schedule_next(failed)
         self._async_apply_cadence()
+
+    async def _async_replace(self, resource: str) -> bool:
+        """Replace one subscription, new before old; return whether it worked."""
+        old = self.subscriptions.pop(resource)
+        await self._async_ensure_subscriptions()
+        if resource in self.subscriptions:
+            await self._async_delete(old.id)
+            return True
+        self.subscriptions[resource] = old  # kept until it expires; retried before that
+        return False
 
     async def async_lines_changed(self) -> None:
         """Give the subscriptions the entry's new userIds: each is replaced, new before old.
@@ -515,9 +586,22 @@ class PushManager:
 
     @callback
     def _async_poll_found_changes(self) -> None:
-        """Turn polling back on when a poll found what push should have brought."""
-        if not self.healthy:
+        """Give push a grace period: the changes a poll found may still be on their way."""
+        if not self.healthy or self._cancel_grace is not None:
             return
+        pushes_then = self.feature_pushes
+
+        @callback
+        def _check(_now: datetime) -> None:
+            self._cancel_grace = None
+            if self.healthy and self.feature_pushes == pushes_then:
+                self._async_declare_stalled()
+
+        self._cancel_grace = async_call_later(self.hass, STALL_GRACE, _check)
+
+    @callback
+    def _async_declare_stalled(self) -> None:
+        """Turn polling back on: a poll found what push should have brought, and no push came."""
         LOGGER.warning("Feature changes did not arrive by push; polling until push works again")
         self.stalled = True
         ir.async_create_issue(
@@ -573,12 +657,14 @@ class PushManager:
         self.pushes_received += 1
         self.last_push = dt_util.utcnow()
         for event in notification.feature_events:
-            self.features.async_apply_feature(event.feature, event.event_time)
+            self.features.async_apply_feature(event.feature, event.event_time, previous=event.previous_value)
         for presence_event in notification.presence_events:
             if (user_id := presence_event.user_id) is not None:
                 self.presence.async_apply_presence(user_id, presence_event.presence, presence_event.event_time)
         self.calls.async_handle_many(event.call_log for event in notification.call_log_events)
         feature_subscription = self.subscriptions.get(RESOURCE_FEATURE)
+        if feature_subscription is not None and notification.subscription_id == feature_subscription.id:
+            self.feature_pushes += 1
         if (
             self.stalled
             and feature_subscription is not None
@@ -609,6 +695,8 @@ class PushManager:
                 for resource, sub in self.subscriptions.items()
             },
             "calls": self.calls.totals(),
+            "unsupported_endpoints": self.client.unsupported_endpoints(),
+            "feature_pushes": self.feature_pushes,
         }
 
 

@@ -50,6 +50,22 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
 
 
+@pytest.fixture(autouse=True)
+def no_deprecated_use(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Fail a test in which Home Assistant reports a use of ours it deprecates or refuses.
+
+    Home Assistant's frame helper logs "Detected that custom integration 'vtx_voip' ..."
+    for calls that break in a later release; caught here, they never reach a user's log.
+    """
+    yield
+    reports = [
+        record.getMessage()
+        for record in caplog.get_records("call")
+        if record.name == "homeassistant.helpers.frame" and f"integration '{DOMAIN}'" in record.getMessage()
+    ]
+    assert reports == [], reports
+
+
 @pytest.fixture
 async def simulator(
     hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, socket_enabled: None

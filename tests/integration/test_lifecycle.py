@@ -132,6 +132,13 @@ async def start_revert_in_flight(hass: HomeAssistant, simulator: Simulator, free
         await asyncio.sleep(0)
 
 
+async def pass_hold(freezer: FrozenDateTimeFactory) -> None:
+    """Let the simulator's held answer go: the frozen clock moves past it, the loop runs."""
+    freezer.tick(timedelta(seconds=HOLD * 2))
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
 # --- 1. Set-up failing midway --------------------------------------------------------------
 
 
@@ -407,7 +414,7 @@ async def test_revert_in_flight_at_unload_is_not_retried(
     await start_revert_in_flight(hass, simulator, freezer)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
-    await asyncio.sleep(HOLD * 2)  # the held GET would be answered by now
+    await pass_hold(freezer)  # the held GET is answered by now
     await hass.async_block_till_done(wait_background_tasks=True)
     simulator.clear_faults()
     simulator.reset_request_counts()
@@ -452,7 +459,7 @@ async def test_revert_in_flight_at_reload_is_written_by_one_manager(
     await start_revert_in_flight(hass, simulator, freezer)
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    await asyncio.sleep(HOLD * 2)  # the held GET would be answered by now (its PUT refused)
+    await pass_hold(freezer)  # the held GET is answered by now (its PUT refused)
     await settle(hass, simulator)
     assert entry.state is ConfigEntryState.LOADED
     simulator.clear_faults()

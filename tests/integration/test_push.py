@@ -25,7 +25,7 @@ from custom_components.vtx_voip.const import (
     FEATURE_RECONCILE_INTERVAL,
     PRESENCE_POLL_INTERVAL,
 )
-from custom_components.vtx_voip.push import RETRY_DELAY, SUBSCRIPTION_LIFETIME
+from custom_components.vtx_voip.push import RETRY_DELAY, STALL_GRACE, SUBSCRIPTION_LIFETIME
 from vtx_simulator import Simulator
 
 from .conftest import PUSH_BASE_URL, ROOM_101, ROOM_102, WEBHOOK_ID
@@ -380,7 +380,9 @@ async def test_stalled_push_detected_and_cleared(
     await settle(hass, simulator)
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_OFF
     await travel(hass, freezer, FEATURE_RECONCILE_INTERVAL)
-    # The reconciliation found it; push is declared stalled.
+    # The reconciliation found it; without a push during the grace period, push is stalled.
+    assert issue(hass, entry, "push_stalled") is None
+    await travel(hass, freezer, STALL_GRACE + timedelta(seconds=1))
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
     assert issue(hass, entry, "push_stalled") is not None
     assert hass.states.get(push_entity(hass, entry)).state == STATE_OFF
@@ -413,6 +415,7 @@ async def test_stall_from_lost_subscription_repaired(
     await settle(hass, simulator)
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_OFF
     await travel(hass, freezer, FEATURE_RECONCILE_INTERVAL)
+    await travel(hass, freezer, STALL_GRACE + timedelta(seconds=1))
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
     subs = by_type(simulator)
     assert len(subs) == 3
@@ -464,6 +467,7 @@ async def test_staggered_renewals(
     simulator.state.delete_subscription(old)
     simulator.set_dnd(ROOM_101, True)
     await travel(hass, freezer, FEATURE_RECONCILE_INTERVAL)
+    await travel(hass, freezer, STALL_GRACE + timedelta(seconds=1))
     # Re-created 15 minutes after the others: due 15 minutes after them (a day before expiry).
     expires = {resource: parse_datetime(sub["expires"]) for resource, sub in by_type(simulator).items()}
     assert expires["FEATURE"] is not None
@@ -476,6 +480,7 @@ async def test_staggered_renewals(
     assert parse_datetime(after["FEATURE"]) == expires["FEATURE"]
     assert parse_datetime(after["CALL_LOG"]) != expires["CALL_LOG"]
     assert parse_datetime(after["PRESENCE"]) != expires["PRESENCE"]
-    await travel(hass, freezer, timedelta(minutes=15))
+    # FEATURE was re-created 15 minutes and the stall grace after the others.
+    await travel(hass, freezer, timedelta(minutes=15) + STALL_GRACE)
     assert simulator.request_counts()[RENEW] == 3
     assert parse_datetime(by_type(simulator)["FEATURE"]["expires"]) != expires["FEATURE"]

@@ -12,6 +12,7 @@ from .exceptions import (
     VtxRateLimitError,
     VtxRequestError,
     VtxResponseError,
+    VtxUnsupportedError,
 )
 from .models import (
     CallForwardData,
@@ -56,6 +57,7 @@ __all__ = [
     "VtxRateLimitError",
     "VtxRequestError",
     "VtxResponseError",
+    "VtxUnsupportedError",
     "format_datetime",
     "normalize_base_url",
     "parse_datetime",

@@ -29,6 +29,15 @@ RESOURCE_TYPES: Final = (RESOURCE_FEATURE, RESOURCE_CALL_LOG, RESOURCE_PRESENCE)
 SUBSCRIPTION_RENEW_METHOD: Final = "PATCH"
 SUBSCRIPTION_EXPIRES_KEY: Final = "expires"
 
+# --- Endpoints that may not exist ---------------------------------------------------------
+# The assumed endpoints above (the call history, the renewal PATCH). Answered 404, 405 or
+# 501, such an endpoint is taken as absent on that platform: it is not asked again for
+# this long (the client raises ``VtxUnsupportedError`` at once meanwhile).
+ENDPOINT_CALL_HISTORY: Final = "call_history"
+ENDPOINT_RENEW: Final = "subscription_renewal"
+UNSUPPORTED_STATUSES: Final = frozenset({404, 405, 501})
+UNSUPPORTED_RETRY: Final = timedelta(hours=6)
+
 # --- Push payload keys -----------------------------------------------------------------
 # FOUND: the two documented push payloads.
 PUSH_FEATURE_EVENTS_KEY: Final = "featureEvents"

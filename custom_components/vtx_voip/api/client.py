@@ -25,8 +25,12 @@ from .assumptions import (
     CALL_HISTORY_PARAM_OFFSET,
     CALL_HISTORY_PARAM_TO,
     CALL_HISTORY_PATH,
+    ENDPOINT_CALL_HISTORY,
+    ENDPOINT_RENEW,
     SUBSCRIPTION_EXPIRES_KEY,
     SUBSCRIPTION_RENEW_METHOD,
+    UNSUPPORTED_RETRY,
+    UNSUPPORTED_STATUSES,
 )
 from .exceptions import (
     VtxAuthenticationError,
@@ -36,6 +40,7 @@ from .exceptions import (
     VtxRateLimitError,
     VtxRequestError,
     VtxResponseError,
+    VtxUnsupportedError,
 )
 from .models import (
     CallLog,
@@ -164,6 +169,8 @@ class VtxClient:
         # After a 401 no request is sent at all: the credentials are refused, and sending
         # them again and again risks a lockout. A new client (after re-authentication) starts clean.
         self._refused: VtxAuthenticationError | None = None
+        # Assumed endpoints found absent: name -> (monotonic time found, wall time found).
+        self._unsupported: dict[str, tuple[float, datetime]] = {}
 
     @property
     def base_url(self) -> str:
@@ -178,6 +185,38 @@ class VtxClient:
     def pause_remaining(self) -> float:
         """Seconds left of a pause asked for by a 429 (0 when none)."""
         return max(0.0, self._paused_until - time.monotonic())
+
+    def unsupported_endpoints(self) -> dict[str, dict[str, str]]:
+        """Return the assumed endpoints found absent: since when, and when they are asked again."""
+        return {
+            name: {
+                "since": since.isoformat(),
+                "next_try": (since + UNSUPPORTED_RETRY).isoformat(),
+            }
+            for name, (_found, since) in self._unsupported.items()
+        }
+
+    async def _assumed(self, endpoint: str, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request to an assumed endpoint; absent on this platform: ``VtxUnsupportedError``.
+
+        Once found absent it is not asked again before ``UNSUPPORTED_RETRY`` has passed.
+        """
+        if (found := self._unsupported.get(endpoint)) is not None:
+            if time.monotonic() - found[0] < UNSUPPORTED_RETRY.total_seconds():
+                raise VtxUnsupportedError(
+                    f"{endpoint} is not available on this platform", endpoint=endpoint, asked=False
+                )
+            del self._unsupported[endpoint]
+        try:
+            return await self._request(method, path, **kwargs)
+        except (VtxNotFoundError, VtxRequestError, VtxConnectionError) as err:
+            status = getattr(err, "status", None)
+            if status not in UNSUPPORTED_STATUSES:
+                raise
+            self._unsupported[endpoint] = (time.monotonic(), datetime.now(UTC))
+            raise VtxUnsupportedError(
+                f"{endpoint} is not available on this platform (HTTP {status})", endpoint=endpoint, asked=True
+            ) from err
 
     def _check_may_send(self) -> None:
         if self._refused is not None:
@@ -262,11 +301,11 @@ class VtxClient:
         if status in (401, 403):
             raise VtxAuthenticationError(message, status=status)
         if status == 404:
-            raise VtxNotFoundError(message)
+            raise VtxNotFoundError(message, status=404)
         if status == 429:
             raise VtxRateLimitError(message, retry_after=_retry_after(retry_after))
         if status >= 500:
-            raise VtxConnectionError(message)
+            raise VtxConnectionError(message, status=status)
         if status >= 400:
             raise VtxRequestError(message, status=status)
         raise VtxResponseError(f"Unexpected HTTP {status} from the VTX API")
@@ -361,11 +400,20 @@ class VtxClient:
         Raises ``VtxNotFoundError`` when the subscription is gone. Returns ``None`` when
         the API answered without a body.
         """
-        body = await self._request(
-            SUBSCRIPTION_RENEW_METHOD,
-            f"v1/subscriptions/{quote(subscription_id, safe='')}",
-            json_body={SUBSCRIPTION_EXPIRES_KEY: format_datetime(expires)},
-        )
+        path = f"v1/subscriptions/{quote(subscription_id, safe='')}"
+        try:
+            body = await self._assumed(
+                ENDPOINT_RENEW,
+                SUBSCRIPTION_RENEW_METHOD,
+                path,
+                json_body={SUBSCRIPTION_EXPIRES_KEY: format_datetime(expires)},
+            )
+        except VtxUnsupportedError as err:
+            # A 404 on a renewal means the subscription is gone (the renewal exists).
+            if isinstance(err.__cause__, VtxNotFoundError):
+                self._unsupported.pop(ENDPOINT_RENEW, None)
+                raise err.__cause__ from None
+            raise
         if body is None:
             return None
         return self._parse(parse_subscription_envelope, body)
@@ -393,7 +441,9 @@ class VtxClient:
             params[CALL_HISTORY_PARAM_FROM] = format_datetime(start)
         if end is not None:
             params[CALL_HISTORY_PARAM_TO] = format_datetime(end)
-        body = await self._request("GET", CALL_HISTORY_PATH.format(user_id=int(user_id)), params=params)
+        body = await self._assumed(
+            ENDPOINT_CALL_HISTORY, "GET", CALL_HISTORY_PATH.format(user_id=int(user_id)), params=params
+        )
         if body is None:
             return []
         return self._parse(parse_call_log_list, body)

@@ -8,7 +8,12 @@ class VtxError(Exception):
 
 
 class VtxConnectionError(VtxError):
-    """The API could not be reached: network error, timeout or a 5xx answer."""
+    """The API could not be reached: network error, timeout or a 5xx answer (``status``)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        """Initialise; ``status`` is the HTTP status of a 5xx answer."""
+        super().__init__(message)
+        self.status = status
 
 
 class VtxAuthenticationError(VtxError):
@@ -37,6 +42,11 @@ class VtxRateLimitError(VtxError):
 class VtxNotFoundError(VtxError):
     """The resource does not exist (404)."""
 
+    def __init__(self, message: str, *, status: int = 404) -> None:
+        """Initialise."""
+        super().__init__(message)
+        self.status = status
+
 
 class VtxRequestError(VtxError):
     """The API rejected the request (a 4xx other than 401, 403, 404 and 429)."""
@@ -49,3 +59,17 @@ class VtxRequestError(VtxError):
 
 class VtxResponseError(VtxError):
     """The API's answer (or a pushed body) could not be understood."""
+
+
+class VtxUnsupportedError(VtxError):
+    """An assumed endpoint the platform does not have (404, 405 or 501 on it).
+
+    ``endpoint`` names it (``api.assumptions.ENDPOINT_*``); ``asked`` is false when the
+    client did not send the request, because the endpoint was found absent lately.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, asked: bool) -> None:
+        """Initialise with the endpoint's name."""
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.asked = asked
