@@ -1,15 +1,15 @@
-"""Real-time push: webhook, subscriptions that renew and repair themselves, health.
+"""The push manager: webhook, subscriptions that renew and repair themselves, health.
 
 The API POSTs feature changes, finished calls (and, if it accepts the subscription,
-presence changes) to a notification URL. This module picks that URL (an explicit base URL
-from the options, a Home Assistant Cloud cloudhook, or the external URL), keeps one
-subscription per resource type alive for the entry's lines, applies what arrives, and
-falls back to polling whenever push is not known to work.
+presence changes) to a notification URL (see ``url``). The manager keeps one subscription
+per resource type alive for the entry's lines, applies what arrives, and falls back to
+polling whenever push is not known to work.
 
 Health: push is *healthy* while a FEATURE subscription is held and no reconciliation poll
-has found a change that push should have brought. A poll that does find one declares push
-*stalled* (polling resumes, a repair issue is raised, and the subscriptions are checked at
-the API); the next push on the FEATURE subscription clears it.
+has found a change that push should have brought. A poll that does find one, with no push
+on the FEATURE subscription during a grace period, declares push *stalled* (polling
+resumes, a repair issue is raised, and the subscriptions are checked at the API); the next
+push on the FEATURE subscription clears it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from http import HTTPStatus
 import json
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.hdrs import METH_POST
@@ -30,12 +30,10 @@ from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time, async_track_time_interval
-from homeassistant.helpers.network import NoURLAvailableError
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .api import (
+from custom_components.vtx_voip.api import (
     Notification,
     Subscription,
     VtxClient,
@@ -46,18 +44,9 @@ from .api import (
     VtxUnsupportedError,
     parse_notification,
 )
-from .api.assumptions import (
-    PUSH_CALL_LOG_EVENTS_KEY,
-    PUSH_FEATURE_EVENTS_KEY,
-    PUSH_PRESENCE_EVENTS_KEY,
-    RESOURCE_CALL_LOG,
-    RESOURCE_FEATURE,
-    RESOURCE_PRESENCE,
-    SUBSCRIPTION_MAX_LIFETIME,
-)
-from .calls import CallTracker
-from .const import (
-    CONF_PUSH_BASE_URL,
+from custom_components.vtx_voip.api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRESENCE
+from custom_components.vtx_voip.calls import CallTracker
+from custom_components.vtx_voip.const import (
     CONF_WEBHOOK_ID,
     DOMAIN,
     FEATURE_POLL_INTERVAL,
@@ -65,88 +54,37 @@ from .const import (
     LOGGER,
     PRESENCE_POLL_INTERVAL,
 )
-from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator, signal_poll_found_changes
-from .data import VtxConfigEntry
+from custom_components.vtx_voip.coordinator import (
+    VtxFeatureCoordinator,
+    VtxPresenceCoordinator,
+    signal_poll_found_changes,
+)
+from custom_components.vtx_voip.data import VtxConfigEntry
+
+from .const import (
+    CALL_FALLBACK_INTERVAL,
+    CALL_RECONCILE_INTERVAL,
+    ISSUE_NO_URL,
+    ISSUE_STALLED,
+    ISSUE_SUBSCRIBE_FAILED,
+    MIN_RENEW_DELAY,
+    RENEW_BEFORE,
+    RETRY_DELAY,
+    STALL_GRACE,
+    SUBSCRIPTION_LIFETIME,
+    URL_SOURCE_OPTION,
+    issue_id,
+    signal_push,
+)
+from .url import async_notification_url, url_store
+from .webhook import MAX_BODY_BYTES, NOTIFICATION_SCHEMA, BodyTooLarge, read_body
 
 if TYPE_CHECKING:
     from homeassistant.components.cloud import CloudConnectionState
 
-# Ask for a little less than the maximum, so clock skew never makes a request invalid.
-SUBSCRIPTION_LIFETIME: Final = SUBSCRIPTION_MAX_LIFETIME - timedelta(minutes=5)
-# Renew when a third of the lifetime is left (about a day): time for many retries. If the
-# API grants shorter lifetimes than asked, a third of what it granted.
-RENEW_BEFORE: Final = SUBSCRIPTION_MAX_LIFETIME / 3
-# Never renew more often than this, whatever the API grants.
-MIN_RENEW_DELAY: Final = timedelta(minutes=1)
-# After a failed create or renewal.
-RETRY_DELAY: Final = timedelta(minutes=5)
-# Calls: read from the history every minute while push does not bring them, and once an
-# hour while it does (a call push lost on the way is then late, never missing).
-CALL_FALLBACK_INTERVAL: Final = FEATURE_POLL_INTERVAL
-CALL_RECONCILE_INTERVAL: Final = timedelta(hours=1)
-MAX_BODY_BYTES: Final = 1024 * 1024
-_READ_CHUNK: Final = 64 * 1024
-# A poll that finds a change push did not bring declares push stalled only when no push
-# arrives on the FEATURE subscription within this long (the push may still be on its way).
-STALL_GRACE: Final = timedelta(seconds=90)
-ISSUE_NO_URL: Final = "no_push_url"
-ISSUE_STALLED: Final = "push_stalled"
-ISSUE_SUBSCRIBE_FAILED: Final = "subscribe_failed"
-URL_SOURCE_OPTION: Final = "option"
-URL_SOURCE_CLOUDHOOK: Final = "cloudhook"
-URL_SOURCE_EXTERNAL: Final = "external_url"
-
-# The envelope of a push body; entries are parsed tolerantly by the client's parser.
-NOTIFICATION_SCHEMA: Final = vol.Schema(
-    {
-        vol.Required("subscriptionId"): vol.All(str, vol.Length(min=1, max=200)),
-        vol.Optional(PUSH_FEATURE_EVENTS_KEY): vol.All(list, vol.Length(max=1000)),
-        vol.Optional(PUSH_CALL_LOG_EVENTS_KEY): vol.All(list, vol.Length(max=1000)),
-        vol.Optional(PUSH_PRESENCE_EVENTS_KEY): vol.All(list, vol.Length(max=1000)),
-    },
-    extra=vol.ALLOW_EXTRA,
-)
-
-
-STORAGE_VERSION: Final = 1
-
-
-def _url_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    """Where the notification URL last given to the API is kept (to clean up on removal)."""
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.push")
-
-
-class _BodyTooLarge(Exception):
-    """A push body over ``MAX_BODY_BYTES``."""
-
-
-def signal_push(entry_id: str) -> str:
-    """Dispatcher signal sent when push health or the last push time changes."""
-    return f"{DOMAIN}_{entry_id}_push"
-
 
 def _issue_id(entry: VtxConfigEntry, issue: str) -> str:
-    return f"{issue}_{entry.entry_id}"
-
-
-async def _read_body(request: web.Request) -> bytes:
-    """Read a request body, at most ``MAX_BODY_BYTES``.
-
-    Works for aiohttp requests and for the ``MockRequest`` of cloudhooks (which has no
-    ``content_length`` and hands out a new reader on each ``content`` access).
-    """
-    length = getattr(request, "content_length", None)
-    if length is not None and length > MAX_BODY_BYTES:
-        raise _BodyTooLarge
-    stream = request.content
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await stream.read(_READ_CHUNK):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return issue_id(entry.entry_id, issue)
 
 
 class PushManager:
@@ -263,7 +201,7 @@ class PushManager:
         )
         self.notification_url, self.url_source = await self._async_notification_url()
         if self.notification_url is not None:
-            await _url_store(self.hass, self.entry.entry_id).async_save({"notification_url": self.notification_url})
+            await url_store(self.hass, self.entry.entry_id).async_save({"notification_url": self.notification_url})
         if self.notification_url is None:
             LOGGER.warning(
                 "No URL for push notifications (no push base URL, cloud subscription or external URL); polling"
@@ -315,29 +253,8 @@ class PushManager:
 
     # --- notification URL ------------------------------------------------------------
     async def _async_notification_url(self) -> tuple[str | None, str | None]:
-        """Pick the URL the API pushes to: option, cloudhook, external URL, or none.
-
-        A source that fails (a cloudhook that cannot be made, for whatever reason) falls
-        through to the next one.
-        """
-        if base := (self.entry.options.get(CONF_PUSH_BASE_URL) or "").strip():
-            return base.rstrip("/") + webhook.async_generate_path(self.webhook_id), URL_SOURCE_OPTION
-        if "cloud" in self.hass.config.components:
-            # Imported only once loaded: the cloud component pulls heavy dependencies.
-            from homeassistant.components import cloud  # noqa: PLC0415
-
-            if cloud.async_active_subscription(self.hass):
-                try:
-                    return await cloud.async_get_or_create_cloudhook(self.hass, self.webhook_id), URL_SOURCE_CLOUDHOOK
-                except Exception as err:  # noqa: BLE001 - any cloud failure falls back to the external URL
-                    LOGGER.info("No cloudhook for push notifications (%s); trying the external URL", err)
-        try:
-            url = webhook.async_generate_url(
-                self.hass, self.webhook_id, allow_internal=False, allow_ip=True, prefer_external=True
-            )
-        except NoURLAvailableError:
-            return None, None
-        return url, URL_SOURCE_EXTERNAL
+        """Pick the URL the API pushes to (see ``url.async_notification_url``)."""
+        return await async_notification_url(self.hass, self.entry, self.webhook_id)
 
     async def _async_url_may_have_changed(self) -> None:
         """Reload the entry when the notification URL it would pick now is another one."""
@@ -621,8 +538,8 @@ class PushManager:
     async def _async_handle_webhook(self, hass: HomeAssistant, webhook_id: str, request: web.Request) -> web.Response:
         """Validate and apply a push; answer at once (nothing here waits on the network)."""
         try:
-            raw = await _read_body(request)
-        except _BodyTooLarge:
+            raw = await read_body(request)
+        except BodyTooLarge:
             return self._reject(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Rejected a push body over %s bytes", MAX_BODY_BYTES
             )
@@ -698,33 +615,3 @@ class PushManager:
             "unsupported_endpoints": self.client.unsupported_endpoints(),
             "feature_pushes": self.feature_pushes,
         }
-
-
-async def async_remove_subscriptions(hass: HomeAssistant, client: VtxClient, entry_id: str, webhook_id: str) -> None:
-    """Delete every subscription pointing at a removed entry's webhook, and its cloudhook.
-
-    A subscription matches when its URL holds the webhook id or is the URL the entry last
-    gave the API (a cloudhook URL does not hold the webhook id); no cloudhook is created
-    to learn its URL.
-    """
-    store = _url_store(hass, entry_id)
-    stored = await store.async_load()
-    known = stored.get("notification_url") if isinstance(stored, dict) else None
-    try:
-        for subscription in await client.get_subscriptions():
-            url = subscription.notification_url or ""
-            if webhook_id in url or (known and url == known):
-                try:
-                    await client.delete_subscription(subscription.id)
-                except VtxNotFoundError:
-                    continue
-    except VtxError as err:
-        LOGGER.warning("Could not delete the push subscriptions of a removed entry: %s", err)
-    await store.async_remove()
-    if "cloud" in hass.config.components:
-        from homeassistant.components import cloud  # noqa: PLC0415
-
-        try:
-            await cloud.async_delete_cloudhook(hass, webhook_id)
-        except (cloud.CloudNotAvailable, ValueError) as err:
-            LOGGER.debug("No cloudhook to delete: %s", err)

@@ -1,0 +1,43 @@
+"""Timings, issue ids and signals of push (one place for every figure push relies on)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+from custom_components.vtx_voip.api.assumptions import SUBSCRIPTION_MAX_LIFETIME
+from custom_components.vtx_voip.const import DOMAIN, FEATURE_POLL_INTERVAL
+
+# Ask for a little less than the maximum, so clock skew never makes a request invalid.
+SUBSCRIPTION_LIFETIME: Final = SUBSCRIPTION_MAX_LIFETIME - timedelta(minutes=5)
+# Renew when a third of the lifetime is left (about a day): time for many retries. If the
+# API grants shorter lifetimes than asked, a third of what it granted.
+RENEW_BEFORE: Final = SUBSCRIPTION_MAX_LIFETIME / 3
+# Never renew more often than this, whatever the API grants.
+MIN_RENEW_DELAY: Final = timedelta(minutes=1)
+# After a failed create or renewal.
+RETRY_DELAY: Final = timedelta(minutes=5)
+# Calls: read from the history every minute while push does not bring them, and once an
+# hour while it does (a call push lost on the way is then late, never missing).
+CALL_FALLBACK_INTERVAL: Final = FEATURE_POLL_INTERVAL
+CALL_RECONCILE_INTERVAL: Final = timedelta(hours=1)
+# A poll that finds a change push did not bring declares push stalled only when no push
+# arrives on the FEATURE subscription within this long (the push may still be on its way).
+STALL_GRACE: Final = timedelta(seconds=90)
+ISSUE_NO_URL: Final = "no_push_url"
+ISSUE_STALLED: Final = "push_stalled"
+ISSUE_SUBSCRIBE_FAILED: Final = "subscribe_failed"
+URL_SOURCE_OPTION: Final = "option"
+URL_SOURCE_CLOUDHOOK: Final = "cloudhook"
+URL_SOURCE_EXTERNAL: Final = "external_url"
+STORAGE_VERSION: Final = 1
+
+
+def signal_push(entry_id: str) -> str:
+    """Dispatcher signal sent when push health or the last push time changes."""
+    return f"{DOMAIN}_{entry_id}_push"
+
+
+def issue_id(entry_id: str, issue: str) -> str:
+    """Return the repair issue id of one of an entry's push issues."""
+    return f"{issue}_{entry_id}"
