@@ -81,6 +81,7 @@ class CallTracker:
         # Call id -> when it was handled (POSIX timestamp).
         self._seen: dict[str, float] = {}
         self._backfilling = False
+        self._no_history_logged = False
         self.last_check: datetime | None = None
         self.outgoing_seconds: dict[int, int] = {}
         self.last_call: dict[int, datetime] = {}
@@ -201,7 +202,8 @@ class CallTracker:
                 found.extend(await client.get_all_call_history(user_id, start=since, end=now))
             except VtxUnsupportedError as err:
                 # The platform has no call history (it is an assumption): push only.
-                if err.asked:
+                if err.asked and not self._no_history_logged:
+                    self._no_history_logged = True
                     LOGGER.info("The VTX API has no call history here (%s); calls are known from push only", err)
                 complete = False
                 break

@@ -6,7 +6,7 @@ import asyncio
 import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import email.utils
 import json
 import math
@@ -171,6 +171,8 @@ class VtxClient:
         self._refused: VtxAuthenticationError | None = None
         # Assumed endpoints found absent: name -> (monotonic time found, wall time found).
         self._unsupported: dict[str, tuple[float, datetime]] = {}
+        # How far the server's clock (its Date header) runs ahead of this machine's.
+        self._server_offset = timedelta()
 
     @property
     def base_url(self) -> str:
@@ -181,6 +183,14 @@ class VtxClient:
     def credentials_refused(self) -> bool:
         """Whether the API answered 401 (no request is sent any more)."""
         return self._refused is not None
+
+    def server_now(self) -> datetime:
+        """Return the server's current time, as its last ``Date`` header tells (this clock before any).
+
+        Times the server checks against its own clock (a subscription's ``expires``) are
+        computed from this, so a server clock behind this machine's never refuses them.
+        """
+        return datetime.now(UTC) + self._server_offset
 
     def pause_remaining(self) -> float:
         """Seconds left of a pause asked for by a 429 (0 when none)."""
@@ -284,6 +294,8 @@ class VtxClient:
                 self._refused = err
             raise
         server_time = _parse_http_date(date_header)
+        if server_time is not None:
+            self._server_offset = server_time - datetime.now(UTC)
         if not raw.strip():
             return None, server_time
         try:

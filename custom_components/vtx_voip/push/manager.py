@@ -337,7 +337,7 @@ class PushManager:
                 created = await self.client.create_subscription(
                     resource_type=resource,
                     notification_url=self.notification_url,
-                    expires=dt_util.utcnow() + SUBSCRIPTION_LIFETIME,
+                    expires=self.client.server_now() + SUBSCRIPTION_LIFETIME,
                     user_ids=user_ids,
                 )
             except VtxRequestError as err:
@@ -419,7 +419,9 @@ class PushManager:
                     failed = not await self._async_replace(resource) or failed
                     continue
                 try:
-                    renewed = await self.client.renew_subscription(subscription.id, now + SUBSCRIPTION_LIFETIME)
+                    renewed = await self.client.renew_subscription(
+                        subscription.id, self.client.server_now() + SUBSCRIPTION_LIFETIME
+                    )
                 except VtxNotFoundError:
                     LOGGER.info("Push subscription %s is gone; creating a new one", subscription.id)
                     del self.subscriptions[resource]
@@ -439,7 +441,7 @@ class PushManager:
                         del self.subscriptions[resource]
                 else:
                     self.subscriptions[resource] = renewed or Subscription.from_json(
-                        {**subscription.raw, "expires": (now + SUBSCRIPTION_LIFETIME).isoformat()}
+                        {**subscription.raw, "expires": (self.client.server_now() + SUBSCRIPTION_LIFETIME).isoformat()}
                     )
                     self._granted[resource] = now
             failed = await self._async_ensure_subscriptions() or failed
