@@ -80,6 +80,8 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         # The last data of lines whose read failed: a push about them brings them back.
         self._last_known: dict[int, T] = {}
         self._cancel_retry: Callable[[], None] | None = None
+        # The lines the pending retry reads again.
+        self._retry_ids: set[int] = set()
 
     @abstractmethod
     def _merge(self, user_id: int, held: T | None, polled: T, seq_at_start: int) -> T:
@@ -169,6 +171,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         if self._cancel_retry is not None:
             self._cancel_retry()
             self._cancel_retry = None
+        self._retry_ids = set(user_ids)
         if not user_ids:
             return
         delay = max(FAILED_LINE_RETRY.total_seconds(), retry_after or 0)
@@ -177,6 +180,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
 
         async def _retry(_now: datetime) -> None:
             self._cancel_retry = None
+            self._retry_ids = set()
             for user_id in user_ids:
                 if user_id in self.lines and user_id not in (self.data or {}):
                     await self.async_read_line(user_id)
@@ -208,6 +212,8 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             value = await self._fetch_guarded(user_id)
         except VtxError as err:
             self._log_line_health({user_id: err}, set())
+            # Read again soon, not at a poll that may be 15 minutes away.
+            self._schedule_retry({user_id} | self._retry_ids, None)
             return False
         if user_id in self.lines:
             self._async_store_line(user_id, self._merge(user_id, self.last_known(user_id), value, self._seq))
