@@ -2,7 +2,10 @@
 
 Usage: ``async with Simulator() as sim:`` then configure the integration with
 ``sim.base_url`` and the demo credentials; ``sim.set_dnd(176125, True)`` acts as the phone
-and pushes to matching FEATURE subscriptions.
+and pushes to matching FEATURE subscriptions. ``Simulator(profile="wiki")`` serves only what
+the wiki documents (``WIKI_ONLY`` lists what it refuses); ``Simulator(clock_offset=-600)``
+runs the server's clock 10 minutes behind; ``Simulator(WIKI_DATA_PATH)`` seeds the wiki's
+own account, so its examples apply as published.
 
 The names below are imported lazily so that ``python -m vtx_simulator ctl`` stays light.
 """
@@ -12,7 +15,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
+from .const import (
+    DEFAULT_DATA_PATH,
+    DEMO_APPLICATION_ID,
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    MALFORMED_PUSH_KINDS,
+    PROFILE_DEFAULT,
+    PROFILE_WIKI,
+    PROFILES,
+    WIKI_DATA_PATH,
+    WIKI_ONLY,
+    WIKI_SEED_PATH,
+)
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -30,9 +45,17 @@ _LAZY = {
 }
 
 __all__ = [
+    "DEFAULT_DATA_PATH",
     "DEMO_APPLICATION_ID",
     "DEMO_PASSWORD",
     "DEMO_USERNAME",
+    "MALFORMED_PUSH_KINDS",
+    "PROFILES",
+    "PROFILE_DEFAULT",
+    "PROFILE_WIKI",
+    "WIKI_DATA_PATH",
+    "WIKI_ONLY",
+    "WIKI_SEED_PATH",
     "ApiFault",
     "Clock",
     "Delivery",

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .assumed import A
-from .clock import format_spring_timestamp, parse_instant
-from .const import API_PREFIX, APPLICATION_HEADER, WWW_AUTHENTICATE
-from .faults import MALFORMED_BODY
+from .clock import format_http_date, format_spring_timestamp, parse_instant
+from .const import API_PREFIX, APPLICATION_HEADER, WIKI_ONLY, WWW_AUTHENTICATE
+from .faults import MALFORMED_BODY, ApiFault
 from .push import dumps
 from .state import SimError
 
@@ -110,6 +110,15 @@ class Api:
             return self.error(request, 403, "Forbidden")
         return None
 
+    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Date every answer by the simulator's clock (a client reads server time from it)."""
+        response.headers["Date"] = format_http_date(self.sim.clock.now())
+
+    def _fault_answer(self, request: web.Request, fault: ApiFault, note: str = "") -> web.Response:
+        retry_after = fault.retry_after_header()
+        headers = {"Retry-After": retry_after} if retry_after is not None else None
+        return self.error(request, fault.status, f"Injected fault: HTTP {fault.status}{note}", headers)
+
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Count, inject faults, authenticate and answer Spring-style errors under ``/openapi/``."""
@@ -123,15 +132,21 @@ class Api:
         fault = sim.api_faults.take(request.method, request.path, template)
         if fault is not None:
             if fault.kind == "status":
-                retry_after = fault.retry_after_header()
-                headers = {"Retry-After": retry_after} if retry_after is not None else None
-                return self.error(request, fault.status, f"Injected fault: HTTP {fault.status}", headers)
+                return self._fault_answer(request, fault)
             if fault.kind == "malformed":
                 return web.Response(text=MALFORMED_BODY, content_type="application/json")
-            # Hang, but never past the simulator's stop (no request outlives it).
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(fault.seconds):
-                    await sim.stopping.wait()
+            if fault.kind == "hang":
+                # Hang, but never past the simulator's stop (no request outlives it).
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(fault.seconds):
+                        await sim.stopping.wait()
+        answer = await self._handle(request, handler)
+        if fault is not None and fault.kind == "lost_answer":
+            # Done (e.g. the subscription exists), but the client never sees the answer.
+            return self._fault_answer(request, fault, " (answer lost)")
+        return answer
+
+    async def _handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if (refused := self._authenticate(request)) is not None:
             return refused
         try:
@@ -203,7 +218,12 @@ class Api:
         )
 
     async def renew(self, request: web.Request) -> web.Response:
-        """``PATCH v1/subscriptions/{id}`` with ``{"expires": ...}``."""
+        """``PATCH v1/subscriptions/{id}`` with ``{"expires": ...}`` (profile "wiki": 405)."""
+        if self.sim.refuses("renew"):
+            resource = request.match_info.route.resource
+            routes = list(resource) if resource is not None else []
+            allowed = sorted({route.method for route in routes} - {A.SUBSCRIPTION_RENEW_METHOD})
+            return self.error(request, WIKI_ONLY["renew"].status, "Method Not Allowed", {"Allow": ",".join(allowed)})
         sub_id = request.match_info["subscription_id"]
         self.sim.state.get_subscription(sub_id)
         sub = self.sim.state.renew_subscription(sub_id, await _json_body(request))
@@ -215,7 +235,13 @@ class Api:
         return web.Response(status=204)
 
     async def call_history(self, request: web.Request) -> web.Response:
-        """Answer a user's call logs (INFERRED, see A.CALL_HISTORY_PATH): a bare array, newest first."""
+        """Answer a user's call logs (INFERRED, see A.CALL_HISTORY_PATH): a bare array, newest first.
+
+        Profile "wiki": 404, as for any path the API does not serve.
+        """
+        if self.sim.refuses("call_history"):
+            status = WIKI_ONLY["call_history"].status
+            return self.error(request, status, f"No endpoint {request.method} {request.path}")
         user_id = _int_param(request, "user_id")
         bounds = []
         for name in (A.CALL_HISTORY_PARAM_FROM, A.CALL_HISTORY_PARAM_TO):

@@ -1,7 +1,8 @@
 """Command line: ``serve`` the simulator, or ``ctl`` a running one as a phone would.
 
 For example
-``python -m vtx_simulator serve --host 127.0.0.1 --port 8099 [--data FILE] [--no-presence-push]``,
+``python -m vtx_simulator serve --host 127.0.0.1 --port 8099 [--data FILE] [--no-presence-push]
+[--profile {default,wiki}] [--clock-offset SECONDS]``,
 ``python -m vtx_simulator ctl --url http://127.0.0.1:8099 dnd 176125 on``.
 """
 
@@ -29,6 +30,10 @@ from .const import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
     FORWARD_KINDS,
+    MALFORMED_PUSH_KINDS,
+    PROFILE_DEFAULT,
+    PROFILES,
+    WIKI_DATA_PATH,
 )
 
 CTL_TIMEOUT = 30.0
@@ -58,8 +63,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the simulator (the default command)")
     serve.add_argument("--host", default=DEFAULT_HOST)
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument("--data", type=Path, default=DEFAULT_DATA_PATH, help="seed JSON file")
+    serve.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA_PATH, help=f"seed JSON file (the wiki's account: {WIKI_DATA_PATH})"
+    )
     serve.add_argument("--no-presence-push", action="store_true", help="refuse PRESENCE subscriptions (400)")
+    serve.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=PROFILE_DEFAULT,
+        help="wiki: only what the wiki documents (no call history, renewal or PRESENCE push)",
+    )
+    serve.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="the server's clock runs this far ahead (+) or behind (-) the host's",
+    )
     serve.add_argument("--verbose", "-v", action="store_true")
 
     ctl = commands.add_parser("ctl", help="drive a running simulator through its control API")
@@ -113,7 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = fault.add_parser("hang", help="wait before answering")
     cmd.add_argument("seconds", type=float)
     cmd = fault.add_parser("malformed", help="answer malformed JSON")
-    for cmd in (fault.choices["status"], fault.choices["hang"], fault.choices["malformed"]):
+    cmd = fault.add_parser("lost-answer", help="handle the request, then answer an HTTP status instead")
+    cmd.add_argument("--status", type=int, default=503)
+    cmd.add_argument("--retry-after", type=float)
+    for name in ("status", "hang", "malformed", "lost-answer"):
+        cmd = fault.choices[name]
         cmd.add_argument("--count", type=int, default=1, help="how many requests (0: until cleared)")
         cmd.add_argument("--method")
         cmd.add_argument("--path", help="route template or part of the path")
@@ -124,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_parser("delay").add_argument("seconds", type=float)
     push.add_parser("duplicate").add_argument("state", type=_on_off)
     push.add_parser("drop").add_argument("count", help="a number or 'all'")
+    cmd = push.add_parser("malformed", help="spoil the payload of the next FEATURE pushes")
+    cmd.add_argument("kind", choices=MALFORMED_PUSH_KINDS)
+    cmd.add_argument("--count", default="1", help="how many pushes: a number or 'all'")
     push.add_parser("clear")
     push.add_parser("show")
 
@@ -132,8 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("expire", help="make a subscription expire now").add_argument("subscription_id")
     clock = sub.add_parser("clock", help="the simulated clock").add_subparsers(dest="clock_command", required=True)
     clock.add_parser("advance").add_argument("seconds", type=float)
+    clock.add_parser("skew", help="run ahead (+) or behind (-) the host's clock").add_argument("seconds", type=float)
     clock.add_parser("show")
     sub.add_parser("presence-push", help="accept PRESENCE subscriptions or not").add_argument("state", type=_on_off)
+    cmd = sub.add_parser("profile", help="show or switch the profile (wiki: only what the wiki documents)")
+    cmd.add_argument("profile", nargs="?", choices=PROFILES)
     return parser
 
 
@@ -173,8 +203,9 @@ def ctl_request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | No
             return "DELETE", "faults", None
         if args.fault_kind == "list":
             return "GET", "faults", None
-        body = {"kind": args.fault_kind, "count": args.count, "method": args.method, "path": args.path}
-        if args.fault_kind == "status":
+        kind = args.fault_kind.replace("-", "_")
+        body = {"kind": kind, "count": args.count, "method": args.method, "path": args.path}
+        if kind in ("status", "lost_answer"):
             body.update(status=args.status, retryAfter=args.retry_after)
         elif args.fault_kind == "hang":
             body["seconds"] = args.seconds
@@ -189,6 +220,9 @@ def ctl_request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | No
             return "POST", "push-faults", {"delay": args.seconds}
         if kind == "duplicate":
             return "POST", "push-faults", {"duplicate": args.state}
+        if kind == "malformed":
+            count = "all" if args.count == "all" else int(args.count)
+            return "POST", "push-faults", {"malformed": {"kind": args.kind, "count": count}}
         return "POST", "push-faults", {"drop": "all" if args.count == "all" else int(args.count)}
     if command == "deliveries":
         return ("DELETE" if args.clear else "GET"), "deliveries", None
@@ -197,7 +231,9 @@ def ctl_request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | No
     if command == "clock":
         if args.clock_command == "show":
             return "GET", "clock", None
-        return "POST", "clock", {"advance": args.seconds}
+        return "POST", "clock", {args.clock_command: args.seconds}
+    if command == "profile":
+        return ("GET", "profile", None) if args.profile is None else ("POST", "profile", {"profile": args.profile})
     return "POST", "presence-push", {"enabled": args.state}
 
 
@@ -223,12 +259,22 @@ async def run_ctl(args: argparse.Namespace) -> int:
     return 0 if status < 400 else 1
 
 
-def banner(url: str, api_url: str, control_url: str, lines: Sequence[tuple[int, str, str]]) -> str:
+def banner(
+    url: str,
+    api_url: str,
+    control_url: str,
+    lines: Sequence[tuple[int, str, str]],
+    *,
+    profile: str = PROFILE_DEFAULT,
+    clock_offset: float = 0.0,
+) -> str:
     """Return what ``serve`` prints on start."""
     rows = "\n".join(f"    userId {user_id}  {login}  {name}" for user_id, login, name in lines)
     return (
         f"VTX OpenAPI simulator listening on {url}\n"
         f"  API base URL    {api_url}\n"
+        f"  profile         {profile}\n"
+        f"  clock offset    {clock_offset:+g} s\n"
         f"  username        {DEMO_USERNAME}\n"
         f"  password        {DEMO_PASSWORD}\n"
         f"  {APPLICATION_HEADER}  {DEMO_APPLICATION_ID}\n"
@@ -241,7 +287,14 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
     """Run the simulator until ``stop`` is set (or SIGINT/SIGTERM)."""
     from .simulator import Simulator  # noqa: PLC0415 - ``ctl`` does not need the server
 
-    sim = Simulator(args.data, host=args.host, port=args.port, presence_push=not args.no_presence_push)
+    sim = Simulator(
+        args.data,
+        host=args.host,
+        port=args.port,
+        presence_push=not args.no_presence_push,
+        profile=args.profile,
+        clock_offset=args.clock_offset,
+    )
     await sim.start()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -252,7 +305,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
             handled.append(signum)
     try:
         lines = [(line.user_id, line.login_name, line.name) for line in sim.state.lines.values()]
-        print(banner(sim.url, sim.base_url, sim.control_url, lines), flush=True)
+        text = banner(sim.url, sim.base_url, sim.control_url, lines, profile=sim.profile, clock_offset=sim.clock_offset)
+        print(text, flush=True)
         await stop.wait()
     finally:
         for signum in handled:

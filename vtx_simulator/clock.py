@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
+from email.utils import format_datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .const import SERVER_TIMEZONE
@@ -24,29 +25,44 @@ def _utc_now() -> datetime:
 
 
 class Clock:
-    """Wall-clock time plus an offset that tests can advance (``clock advance``)."""
+    """Wall-clock time plus a skew and the advances tests make (``clock advance``).
+
+    ``offset`` (seconds) is the skew: how far the server's clock runs ahead (+) or behind
+    (-) its base, the host's clock. ``advance`` moves it further; ``reset`` forgets the
+    advances but keeps the skew.
+    """
 
     def __init__(self, base: Callable[[], datetime] = _utc_now, offset: float = 0.0) -> None:
-        """Initialise with a source of aware instants and a starting offset in seconds."""
+        """Initialise with a source of aware instants and a skew in seconds."""
         self._base = base
-        self._offset = timedelta(seconds=offset)
+        self._skew = timedelta(seconds=offset)
+        self._advanced = timedelta()
 
     def now(self) -> datetime:
         """Return the simulated current instant (aware, UTC)."""
-        return (self._base() + self._offset).astimezone(UTC)
+        return (self._base() + self._skew + self._advanced).astimezone(UTC)
 
     @property
     def offset(self) -> float:
-        """Seconds the clock runs ahead of its base."""
-        return self._offset.total_seconds()
+        """Seconds the clock runs ahead of its base (skew plus advances)."""
+        return (self._skew + self._advanced).total_seconds()
+
+    @property
+    def skew(self) -> float:
+        """Seconds the clock runs ahead of its base, advances left aside."""
+        return self._skew.total_seconds()
+
+    @skew.setter
+    def skew(self, seconds: float) -> None:
+        self._skew = timedelta(seconds=seconds)
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward (or back, with a negative value)."""
-        self._offset += timedelta(seconds=seconds)
+        self._advanced += timedelta(seconds=seconds)
 
     def reset(self) -> None:
-        """Forget every advance."""
-        self._offset = timedelta()
+        """Forget every advance (the skew stays)."""
+        self._advanced = timedelta()
 
 
 def _fraction(value: datetime) -> str:
@@ -78,6 +94,11 @@ def format_local_micros(value: datetime) -> str:
 def format_local_millis(value: datetime) -> str:
     """``2024-11-04T12:38:54.753+01:00`` (``eventTime``, presence ``modifiedOn``)."""
     return value.astimezone(SERVER_ZONE).isoformat(timespec="milliseconds")
+
+
+def format_http_date(value: datetime) -> str:
+    """Format an HTTP ``Date`` header: ``Mon, 04 Nov 2024 11:31:12 GMT`` (IMF-fixdate)."""
+    return format_datetime(value.astimezone(UTC), usegmt=True)
 
 
 def format_spring_timestamp(value: datetime) -> str:

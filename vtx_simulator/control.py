@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .app import json_response
-from .const import CONTROL_PREFIX
+from .const import CONTROL_PREFIX, WIKI_ONLY
 from .state import SimError
 
 if TYPE_CHECKING:
@@ -107,6 +107,8 @@ class Control:
             ("POST", "clock", self.advance_clock),
             ("GET", "presence-push", self.presence_push),
             ("POST", "presence-push", self.set_presence_push),
+            ("GET", "profile", self.profile),
+            ("POST", "profile", self.set_profile),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, f"{base}/{path}", handler)
@@ -228,7 +230,11 @@ class Control:
         return json_response(self.sim.push.faults.to_json())
 
     async def set_push_faults(self, request: web.Request) -> web.Response:
-        """``POST push-faults {"delay"?, "duplicate"?, "drop"?: N | "all" | 0}``."""
+        """``POST push-faults {"delay"?, "duplicate"?, "drop"?: N | "all" | 0, "malformed"?}``.
+
+        ``malformed``: ``{"kind", "count"?: N | "all"}`` (or just the kind), queued after
+        the malformed rules already there (see ``Simulator.malform_pushes``).
+        """
         body = await _body(request)
         if "delay" in body:
             self.sim.set_push_delay(_number(body, "delay"))
@@ -239,6 +245,14 @@ class Control:
             if isinstance(drop, str) and drop != "all":
                 raise BadCommand("'drop' is a count or \"all\"")
             self.sim.drop_pushes(None if drop == "all" else drop)
+        if "malformed" in body:
+            rule = _get(body, "malformed", (dict, str))
+            if isinstance(rule, str):
+                rule = {"kind": rule}
+            count = _get(rule, "count", (int, str), 1)
+            if isinstance(count, str) and count != "all":
+                raise BadCommand("'count' is a number or \"all\"")
+            self.sim.malform_pushes(_get(rule, "kind", str), None if count == "all" else count)
         return json_response(self.sim.push.faults.to_json())
 
     async def clear_push_faults(self, request: web.Request) -> web.Response:
@@ -266,9 +280,17 @@ class Control:
         return json_response(self.sim.clock_json())
 
     async def advance_clock(self, request: web.Request) -> web.Response:
-        """``POST clock {"advance": seconds}``."""
+        """``POST clock {"advance"?: seconds, "skew"?: seconds}`` (at least one).
+
+        ``skew``: how far the server's clock runs ahead (+) or behind (-) the host's.
+        """
         body = await _body(request)
-        self.sim.advance_clock(_number(body, "advance"))
+        skew = _number(body, "skew", None)
+        advance = _number(body, "advance", None if skew is not None else ...)
+        if skew is not None:
+            self.sim.clock_offset = skew
+        if advance is not None:
+            self.sim.advance_clock(advance)
         return json_response(self.sim.clock_json())
 
     async def presence_push(self, request: web.Request) -> web.Response:
@@ -280,3 +302,21 @@ class Control:
         body = await _body(request)
         self.sim.presence_push_enabled = _get(body, "enabled", bool)
         return json_response({"enabled": self.sim.presence_push_enabled})
+
+    async def profile(self, request: web.Request) -> web.Response:
+        """``GET profile``: ``{"profile", "refused"}`` (the behaviours of WIKI_ONLY refused)."""
+        return json_response(self._profile_json())
+
+    async def set_profile(self, request: web.Request) -> web.Response:
+        """``POST profile {"profile": "default" | "wiki"}``."""
+        body = await _body(request)
+        self.sim.set_profile(_get(body, "profile", str))
+        return json_response(self._profile_json())
+
+    def _profile_json(self) -> dict[str, Any]:
+        refused = {
+            name: {"status": refusal.status, "assumption": refusal.assumption}
+            for name, refusal in WIKI_ONLY.items()
+            if self.sim.refuses(name)
+        }
+        return {"profile": self.sim.profile, "refused": refused}

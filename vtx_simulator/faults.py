@@ -1,12 +1,12 @@
-"""Fault injection on the simulated API: error statuses, hangs and malformed JSON."""
+"""Fault injection on the simulated API: error statuses, hangs, malformed JSON, lost answers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-FaultKind = Literal["status", "hang", "malformed"]
-FAULT_KINDS: Final = ("status", "hang", "malformed")
+FaultKind = Literal["status", "hang", "malformed", "lost_answer"]
+FAULT_KINDS: Final = ("status", "hang", "malformed", "lost_answer")
 # What a "malformed" fault answers with (HTTP 200, application/json).
 MALFORMED_BODY: Final = '{\n "features" : [ {\n  "id" : 28'
 
@@ -18,6 +18,8 @@ class ApiFault:
     ``status``: answer that HTTP status (Spring body; ``Retry-After`` if ``retry_after``).
     ``hang``: wait ``seconds`` before handling the request normally.
     ``malformed``: answer 200 with a truncated JSON body.
+    ``lost_answer``: handle the request (e.g. create the subscription), then answer
+    ``status`` instead of its answer, as when the answer is lost on the way back.
     ``method``/``path`` restrict the rule (``path``: the route template, e.g.
     ``/openapi/v1/feat/{feature_id}``, or any part of the request path).
     """

@@ -1,15 +1,16 @@
 """Push deliveries: each change POSTed, in the wiki's shape, to every matching subscription.
 
 Deliveries run in background tasks (one ordered queue per notification URL), never inside
-the request that caused them. Faults: delay, duplicate, drop. A failing delivery is logged
-and never breaks the simulator.
+the request that caused them. Faults: delay, duplicate, drop, malformed feature payloads.
+A failing delivery is logged and never breaks the simulator.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 import json
 import logging
 from typing import Any
@@ -21,8 +22,10 @@ from .clock import Clock, format_local_millis
 from .const import (
     CHANGE_CREATED,
     CHANGE_MODIFIED,
+    FUTURE_EVENT_TIME,
     JSON_INDENT,
     JSON_SEPARATORS,
+    MALFORMED_PUSH_KINDS,
     PUSH_CONTENT_TYPE,
     PUSH_TIMEOUT,
     PUSH_USER_AGENT,
@@ -59,6 +62,43 @@ def event_of(change: Change, context: JsonDict) -> tuple[str, str, JsonDict]:
         "context": context,
     }
     return A.RESOURCE_PRESENCE, A.PUSH_PRESENCE_EVENTS_KEY, event
+
+
+def malform_event(event: JsonDict, kind: str) -> JsonDict:
+    """Return a copy of a feature event spoilt by ``kind`` (one of ``MALFORMED_PUSH_KINDS``).
+
+    ``status-missing``: the feature has no ``status``; ``status-null``: ``null``;
+    ``status-number``: ``1``; ``status-list``: ``[status]``; ``status-unknown``: ``"OFF"``;
+    ``data-list``: its data block (e.g. ``centralDndData``) is ``[block]`` (``[]`` when it
+    had none); ``data-string``: the block's compact JSON text (``""`` when none);
+    ``future-event-time``: ``eventTime`` in 2099; ``no-previous-value``: no ``previousValue``.
+    """
+    if kind not in MALFORMED_PUSH_KINDS:
+        raise ValueError(f"unknown malformed push kind {kind!r}: one of {', '.join(MALFORMED_PUSH_KINDS)}")
+    bad = copy.deepcopy(event)
+    feature: JsonDict = bad["feature"]
+    data_key = A.feature_data_key(str(feature.get("featName", "")))
+    block = feature.get(data_key)
+    match kind:
+        case "status-missing":
+            feature.pop("status", None)
+        case "status-null":
+            feature["status"] = None
+        case "status-number":
+            feature["status"] = 1
+        case "status-list":
+            feature["status"] = [feature.get("status")]
+        case "status-unknown":
+            feature["status"] = "OFF"
+        case "data-list":
+            feature[data_key] = [] if block is None else [block]
+        case "data-string":
+            feature[data_key] = "" if block is None else json.dumps(block, separators=(",", ":"))
+        case "future-event-time":
+            bad["eventTime"] = FUTURE_EVENT_TIME
+        case _:  # "no-previous-value"
+            bad.pop("previousValue", None)
+    return bad
 
 
 def dumps(body: Any) -> str:
@@ -98,17 +138,62 @@ class Delivery:
 
 
 @dataclass(slots=True)
+class MalformedPushes:
+    """Spoil the next ``count`` FEATURE pushes (``None``: every one, until cleared) by ``kind``."""
+
+    kind: str
+    count: int | None = 1
+
+    def __post_init__(self) -> None:
+        """Validate."""
+        if self.kind not in MALFORMED_PUSH_KINDS:
+            raise ValueError(f"unknown malformed push kind {self.kind!r}: one of {', '.join(MALFORMED_PUSH_KINDS)}")
+        if self.count is not None and self.count < 1:
+            raise ValueError("count must be at least 1 (or None: until cleared)")
+
+    def to_json(self) -> JsonDict:
+        """Return the control API's JSON form."""
+        return {"kind": self.kind, "count": "all" if self.count is None else self.count}
+
+
+@dataclass(slots=True)
 class PushFaults:
-    """Fault injection on deliveries."""
+    """Fault injection on deliveries.
+
+    ``malformed`` rules apply in the order they were added, one FEATURE push (the body to
+    one subscription, duplicates included) consuming one of the first rule's count.
+    """
 
     delay: float = 0.0
     duplicate: bool = False
     drop_count: int = 0
     drop_all: bool = False
+    malformed: list[MalformedPushes] = field(default_factory=list)
+
+    def take_malformed(self) -> str | None:
+        """Return the kind spoiling the next FEATURE push (consuming it), if any."""
+        if not self.malformed:
+            return None
+        rule = self.malformed[0]
+        if rule.count is not None:
+            rule.count -= 1
+            if rule.count == 0:
+                self.malformed.pop(0)
+        return rule.kind
+
+    def clear(self) -> None:
+        """No delay, no duplicate, no drop, no malformed push."""
+        self.delay, self.duplicate, self.drop_count, self.drop_all = 0.0, False, 0, False
+        self.malformed.clear()
 
     def to_json(self) -> JsonDict:
         """Return the control API's JSON form."""
-        return {"delay": self.delay, "duplicate": self.duplicate, "drop": "all" if self.drop_all else self.drop_count}
+        return {
+            "delay": self.delay,
+            "duplicate": self.duplicate,
+            "drop": "all" if self.drop_all else self.drop_count,
+            "malformed": [rule.to_json() for rule in self.malformed],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +258,8 @@ class PushDispatcher:
         resource_type, key, event = event_of(change, state.context(change.user_id))
         feat_name = change.feature["featName"] if isinstance(change, FeatureChange) else None
         for sub in state.matching_subscriptions(resource_type, change.user_id, feat_name):
-            body = {"subscriptionId": sub.id, key: [event]}
+            kind = self.faults.take_malformed() if isinstance(change, FeatureChange) else None
+            body = {"subscriptionId": sub.id, key: [event if kind is None else malform_event(event, kind)]}
             copies = 2 if self.faults.duplicate else 1
             dropped = self._take_drop()
             for copy_no in range(1, copies + 1):

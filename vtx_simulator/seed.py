@@ -1,6 +1,8 @@
-"""Generator of ``data/default.json``, the simulator's default seed.
+"""Generator of ``data/default.json``, the simulator's default seed, and ``data/wiki.json``.
 
-Run ``python -m vtx_simulator.seed`` to rewrite the file (a test checks it is up to date).
+Run ``python -m vtx_simulator.seed`` to rewrite both files (a test checks they are up to
+date). ``data/wiki.json`` is the wiki's own account (userId 177059, CENTRAL_DND 2898089):
+the wiki's examples, as published, refer to its line and features.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 from typing import Any, Final
 
 from .assumed import A
-from .const import DEFAULT_DATA_PATH, FEATURE_DND
+from .const import DEFAULT_DATA_PATH, FEATURE_DND, WIKI_DATA_PATH
 
 # FOUND: the server-info example of the wiki, verbatim.
 SERVER_INFO: Final[dict[str, Any]] = {
@@ -26,7 +28,8 @@ SERVER_INFO: Final[dict[str, Any]] = {
 # FOUND: the customer of the wiki's user table and CDR push example.
 SERVICE_PROVIDER: Final = {"id": 2, "name": "vtx.sp"}
 ENTERPRISE: Final = {"id": 16317, "name": "291908.bus.ent"}
-SITE: Final = {"id": 16321, "name": "s1.291908.bus.ipvoip.ch"}
+SITE_NAME: Final = "s1.291908.bus.ipvoip.ch"
+SITE: Final = {"id": 16321, "name": SITE_NAME}
 # FOUND: the wiki's table of userIds, loginNames and numbers. The names are ours, the
 # same as the demo's lines in Home Assistant (scripts/develop_setup.py, tests, README).
 LINES: Final = (
@@ -91,13 +94,19 @@ FORWARD_NAMES: Final = (
     "CALL_FORWARD_UNREGISTERED",
 )
 FORWARD_TIMEOUT_SECONDS: Final = 20
+# FOUND: the account of the wiki's feature, subscription and push examples.
+WIKI_ENTERPRISE: Final = {"id": 15198, "name": "431569.bus.ent"}
+WIKI_SITE_NAME: Final = "s1.431569.bus.ipvoip.ch"
+WIKI_SITE: Final = {"id": 15200, "name": WIKI_SITE_NAME}
+WIKI_LINE: Final = (177059, "+41215776366", "Wiki example")
+WIKI_FIRST_FEATURE_ID: Final = 2_897_999
 
 
 def _national(number: str) -> str:
     return "0" + number[3:] if number.startswith("+41") else number
 
 
-def feature_data(feat_name: str, number: str, reception: str) -> dict[str, Any] | None:
+def feature_data(feat_name: str, number: str, reception: str, site: str = SITE_NAME) -> dict[str, Any] | None:
     """Return a plausible data block of a feature, or ``None`` when it has none."""
     if feat_name == FEATURE_DND:
         # FOUND: the wiki's CENTRAL_DND example.
@@ -110,7 +119,7 @@ def feature_data(feat_name: str, number: str, reception: str) -> dict[str, Any] 
         block: dict[str, Any] = {
             "type": A.feature_data_type(feat_name),
             "colpAllowed": True,
-            "destinationUri": f"{target}@{SITE['name']}",
+            "destinationUri": f"{target}@{site}",
             "destinationUriRepetition": 0,
             "condition": "ALWAYS",
         }
@@ -124,7 +133,9 @@ def feature_data(feat_name: str, number: str, reception: str) -> dict[str, Any] 
     return None
 
 
-def build_feature(feature_id: int, feat_name: str, user_id: int, number: str, reception: str) -> dict[str, Any]:
+def build_feature(
+    feature_id: int, feat_name: str, user_id: int, number: str, reception: str, site: str = SITE_NAME
+) -> dict[str, Any]:
     """Return one feature in the wiki's shape."""
     feature: dict[str, Any] = {
         "id": feature_id,
@@ -135,30 +146,33 @@ def build_feature(feature_id: int, feat_name: str, user_id: int, number: str, re
         "timeTableActive": False,
         "level": "USER",
     }
-    data = feature_data(feat_name, number, reception)
+    data = feature_data(feat_name, number, reception, site)
     if data is not None:
         feature[A.feature_data_key(feat_name)] = data
     return feature
 
 
+def build_line(user_id: int, number: str, name: str, first_id: int, reception: str, site: str) -> dict[str, Any]:
+    """Return one seed line with the 19 features, ids from ``first_id`` in the wiki's order."""
+    ids = {feat_name: first_id + rank * ID_STEP for rank, feat_name in enumerate(ID_ORDER)}
+    return {
+        "userId": user_id,
+        "loginName": f"{number}@{LOGIN_DOMAIN}",
+        "phoneNumber": number,
+        "name": name,
+        "features": [
+            build_feature(ids[feat_name], feat_name, user_id, number, reception, site) for feat_name in FEATURE_NAMES
+        ],
+    }
+
+
 def build_default_data() -> dict[str, Any]:
     """Return the default seed."""
     reception = LINES[0][1]
-    lines = []
-    for index, (user_id, number, name) in enumerate(LINES):
-        base = FIRST_FEATURE_ID + index * ID_STEP * len(ID_ORDER)
-        ids = {feat_name: base + rank * ID_STEP for rank, feat_name in enumerate(ID_ORDER)}
-        lines.append(
-            {
-                "userId": user_id,
-                "loginName": f"{number}@{LOGIN_DOMAIN}",
-                "phoneNumber": number,
-                "name": name,
-                "features": [
-                    build_feature(ids[feat_name], feat_name, user_id, number, reception) for feat_name in FEATURE_NAMES
-                ],
-            }
-        )
+    lines = [
+        build_line(user_id, number, name, FIRST_FEATURE_ID + index * ID_STEP * len(ID_ORDER), reception, SITE_NAME)
+        for index, (user_id, number, name) in enumerate(LINES)
+    ]
     return {
         "server": dict(SERVER_INFO),
         "serviceProvider": dict(SERVICE_PROVIDER),
@@ -168,16 +182,33 @@ def build_default_data() -> dict[str, Any]:
     }
 
 
+def build_wiki_data() -> dict[str, Any]:
+    """Return the seed of the wiki's account: line 177059, its features 2897999...2898089."""
+    user_id, number, name = WIKI_LINE
+    return {
+        "server": dict(SERVER_INFO),
+        "serviceProvider": dict(SERVICE_PROVIDER),
+        "enterprise": dict(WIKI_ENTERPRISE),
+        "site": dict(WIKI_SITE),
+        "lines": [build_line(user_id, number, name, WIKI_FIRST_FEATURE_ID, number, WIKI_SITE_NAME)],
+    }
+
+
 def dump(data: dict[str, Any]) -> str:
     """Serialise a seed the way the committed file is written."""
     return json.dumps(data, indent=2) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the default seed to the given path (default: the bundled file)."""
+    """Write the default seed to the given path (``--wiki PATH``: the wiki's); none: both bundled files."""
     args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else DEFAULT_DATA_PATH
-    path.write_text(dump(build_default_data()), encoding="utf-8")
+    if not args:
+        DEFAULT_DATA_PATH.write_text(dump(build_default_data()), encoding="utf-8")
+        WIKI_DATA_PATH.write_text(dump(build_wiki_data()), encoding="utf-8")
+    elif args[0] == "--wiki":
+        Path(args[1]).write_text(dump(build_wiki_data()), encoding="utf-8")
+    else:
+        Path(args[0]).write_text(dump(build_default_data()), encoding="utf-8")
     return 0
 
 

@@ -24,13 +24,17 @@ from .const import (
     DEMO_APPLICATION_ID,
     DEMO_PASSWORD,
     DEMO_USERNAME,
+    PROFILE_DEFAULT,
+    PROFILE_WIKI,
+    PROFILES,
     PURGE_INTERVAL,
     PUSH_TIMEOUT,
     SHUTDOWN_TIMEOUT,
+    WIKI_ONLY,
 )
 from .control import Control
 from .faults import ApiFault, ApiFaults, FaultKind
-from .push import Delivery, PushDispatcher, PushTransport
+from .push import Delivery, MalformedPushes, PushDispatcher, PushTransport
 from .state import JsonDict, SimulatorState, load_data
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,6 +48,12 @@ class Simulator:
     ``start()``. The phone-side methods (``set_dnd``, ``start_call``...) change the state
     and push to matching subscriptions in background tasks; they raise ``SimError`` when
     refused (unknown user: 404, call already in progress: 409, bad value: 400).
+
+    ``profile`` "default" serves every assumption of the integration; "wiki" only what the
+    wiki documents: each behaviour of ``const.WIKI_ONLY`` is refused (the call history 404,
+    a renewal 405, a PRESENCE subscription 400). ``clock_offset`` (seconds) makes the
+    server's clock run ahead (+) or behind (-) the host's; every time the server writes
+    (``Date`` header, ``eventTime``, ``expires``, ``modifiedOn``, call times) is on it.
     """
 
     def __init__(
@@ -60,18 +70,25 @@ class Simulator:
         push_timeout: float = PUSH_TIMEOUT,
         purge_interval: float = PURGE_INTERVAL,
         push_transport: PushTransport | None = None,
+        profile: str = PROFILE_DEFAULT,
+        clock_offset: float = 0.0,
     ) -> None:
         """Initialise (nothing listens until ``start()``).
 
         ``push_transport`` (``async (url, body, headers) -> status``) replaces the HTTP POST
-        of deliveries, e.g. to hand them to Home Assistant's test client.
+        of deliveries, e.g. to hand them to Home Assistant's test client. A non-zero
+        ``clock_offset`` with a given ``clock`` becomes that clock's skew.
         """
+        _check_profile(profile)
         if data is None:
             data = DEFAULT_DATA_PATH
         self._seed: JsonDict = load_data(data) if isinstance(data, (str, Path)) else copy.deepcopy(dict(data))
         self.host = host
         self.port = port
-        self.clock = clock or Clock()
+        self.clock = clock or Clock(offset=clock_offset)
+        if clock is not None and clock_offset:
+            clock.skew = clock_offset
+        self._profile = profile
         self.username = username
         self.password = password
         self.application_id = application_id
@@ -91,7 +108,7 @@ class Simulator:
             self.clock,
             username=self.username,
             application_id=self.application_id,
-            presence_push=self._presence_push_default,
+            presence_push=self._presence_push_allowed(),
         )
         self.push.attach(state)
         return state
@@ -102,6 +119,7 @@ class Simulator:
         api = Api(self)
         control = Control(self)
         app = web.Application(middlewares=[api.middleware, control.middleware])
+        app.on_response_prepare.append(api.on_response_prepare)
         api.add_routes(app)
         control.add_routes(app)
         return app
@@ -177,7 +195,10 @@ class Simulator:
         return self.url + CONTROL_PREFIX
 
     def reset(self) -> None:
-        """Back to the seed: no subscription, call, fault, delivery log or count; clock reset."""
+        """Back to the seed: no subscription, call, fault, delivery log or count; clock reset.
+
+        The profile, the clock's skew and the presence-push setting stay.
+        """
         self.clock.reset()
         self.api_faults.clear()
         self.clear_push_faults()
@@ -188,6 +209,7 @@ class Simulator:
     def dump(self) -> JsonDict:
         """Everything, as the control API's ``state`` shows it."""
         dump = self.state.to_json()
+        dump["profile"] = self._profile
         dump["faults"] = self.api_faults.to_json()
         dump["pushFaults"] = self.push.faults.to_json()
         return dump
@@ -267,18 +289,60 @@ class Simulator:
         self.state.purge_expired()
 
     def clock_json(self) -> JsonDict:
-        """Return the clock, for the control API."""
-        return {"now": format_local_millis(self.clock.now()), "offset": self.clock.offset}
+        """Return the clock, for the control API (``offset``: skew plus advances)."""
+        return {
+            "now": format_local_millis(self.clock.now()),
+            "offset": self.clock.offset,
+            "skew": self.clock.skew,
+        }
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the server's clock runs ahead (+) or behind (-) the host's (advances aside)."""
+        return self.clock.skew
+
+    @clock_offset.setter
+    def clock_offset(self, seconds: float) -> None:
+        self.clock.skew = seconds
+        self.state.purge_expired()
 
     @property
     def presence_push_enabled(self) -> bool:
-        """Whether PRESENCE subscriptions are accepted (and presence changes pushed)."""
+        """Whether PRESENCE subscriptions are accepted (and presence changes pushed).
+
+        Always ``False`` in profile "wiki"; setting it takes effect in profile "default".
+        """
         return self.state.presence_push_enabled
 
     @presence_push_enabled.setter
     def presence_push_enabled(self, value: bool) -> None:
         self._presence_push_default = value
-        self.state.presence_push_enabled = value
+        self.state.presence_push_enabled = self._presence_push_allowed()
+
+    def _presence_push_allowed(self) -> bool:
+        return self._presence_push_default and not self.refuses("presence_push")
+
+    # --- profile -----------------------------------------------------------------------
+    @property
+    def profile(self) -> str:
+        """``"default"`` (every assumption served) or ``"wiki"`` (only what the wiki documents)."""
+        return self._profile
+
+    @profile.setter
+    def profile(self, profile: str) -> None:
+        self.set_profile(profile)
+
+    def set_profile(self, profile: str) -> None:
+        """Switch profile at once (``ValueError`` if unknown); existing subscriptions stay."""
+        _check_profile(profile)
+        self._profile = profile
+        self.state.presence_push_enabled = self._presence_push_allowed()
+
+    def refuses(self, behaviour: str) -> bool:
+        """Whether the profile refuses a behaviour of ``const.WIKI_ONLY`` (e.g. ``"renew"``)."""
+        if behaviour not in WIKI_ONLY:
+            raise KeyError(behaviour)
+        return self._profile == PROFILE_WIKI
 
     # --- API faults --------------------------------------------------------------------
     def add_fault(
@@ -309,6 +373,24 @@ class Simulator:
         """Make the next ``count`` API requests answer 200 with malformed JSON."""
         return self.add_fault("malformed", count=count)
 
+    def lose_next_answer(
+        self,
+        count: int | None = 1,
+        *,
+        status: int = 503,
+        retry_after: float | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> ApiFault:
+        """Handle the next ``count`` matching API requests, then answer ``status`` instead.
+
+        E.g. ``lose_next_answer(method="POST", path="subscriptions")``: the subscription is
+        created but the client only sees a 503 (same as ``add_fault("lost_answer", ...)``).
+        """
+        return self.add_fault(
+            "lost_answer", count=count, status=status, retry_after=retry_after, method=method, path=path
+        )
+
     def clear_faults(self) -> None:
         """Drop every API fault."""
         self.api_faults.clear()
@@ -333,10 +415,20 @@ class Simulator:
         else:
             self.push.faults.drop_count = count
 
+    def malform_pushes(self, kind: str, count: int | None = 1) -> None:
+        """Spoil the next ``count`` FEATURE pushes (``None``: every one, until cleared).
+
+        ``kind`` is one of ``push.MALFORMED_PUSH_KINDS``: ``status-missing``,
+        ``status-null``, ``status-number``, ``status-list``, ``status-unknown``,
+        ``data-list``, ``data-string``, ``future-event-time``, ``no-previous-value`` (see
+        ``push.malform_event``). Rules queue up: the next one applies once this one is spent.
+        The simulator's state is not spoilt, only what is pushed.
+        """
+        self.push.faults.malformed.append(MalformedPushes(kind, count))
+
     def clear_push_faults(self) -> None:
-        """No delay, no duplicate, no drop."""
-        faults = self.push.faults
-        faults.delay, faults.duplicate, faults.drop_count, faults.drop_all = 0.0, False, 0, False
+        """No delay, no duplicate, no drop, no malformed push."""
+        self.push.faults.clear()
 
     def deliveries(self) -> list[JsonDict]:
         """Return the push log (JSON)."""
@@ -370,3 +462,8 @@ class Simulator:
     def reset_request_counts(self) -> None:
         """Start counting again."""
         self._counts.clear()
+
+
+def _check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: one of {', '.join(PROFILES)}")

@@ -108,10 +108,15 @@ async def test_control_faults_and_observation(api: Api) -> None:
     assert (await control(api, "DELETE", "requests")) == (200, {"total": 0, "counts": {}})
 
     status, answer = await control(api, "POST", "push-faults", {"delay": 0.5, "duplicate": True, "drop": 2})
-    assert answer == {"delay": 0.5, "duplicate": True, "drop": 2}
+    assert answer == {"delay": 0.5, "duplicate": True, "drop": 2, "malformed": []}
     assert (await control(api, "POST", "push-faults", {"drop": "all"}))[1]["drop"] == "all"
     assert (await control(api, "GET", "push-faults"))[1]["drop"] == "all"
-    assert (await control(api, "DELETE", "push-faults"))[1] == {"delay": 0.0, "duplicate": False, "drop": 0}
+    assert (await control(api, "DELETE", "push-faults"))[1] == {
+        "delay": 0.0,
+        "duplicate": False,
+        "drop": 0,
+        "malformed": [],
+    }
     assert (await control(api, "GET", "deliveries")) == (200, {"deliveries": []})
     assert (await control(api, "DELETE", "deliveries")) == (200, {"deliveries": []})
 
@@ -244,7 +249,12 @@ async def test_cli_observation_and_faults(api: Api) -> None:
     assert (await run_cli(sim, "push-fault", "drop", "3"))[1]["drop"] == 3
     assert (await run_cli(sim, "push-fault", "drop", "all"))[1]["drop"] == "all"
     assert (await run_cli(sim, "push-fault", "show"))[1]["drop"] == "all"
-    assert (await run_cli(sim, "push-fault", "clear"))[1] == {"delay": 0.0, "duplicate": False, "drop": 0}
+    assert (await run_cli(sim, "push-fault", "clear"))[1] == {
+        "delay": 0.0,
+        "duplicate": False,
+        "drop": 0,
+        "malformed": [],
+    }
     assert (await run_cli(sim, "deliveries"))[1] == {"deliveries": []}
     assert (await run_cli(sim, "deliveries", "--clear"))[1] == {"deliveries": []}
 
