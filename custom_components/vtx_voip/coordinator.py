@@ -363,11 +363,16 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         if current is None or current.id != feature.id:
             return False
         key = self._event_key(event_time)
+        last = self._event_time.get(feature.id)
         if current == feature:
-            if key is not None and key > self._event_time.get(feature.id, key):
+            # Nothing to change, but older events arriving after this one are now stale.
+            if key is not None and (last is None or key > last):
                 self._event_time[feature.id] = key
             return False
-        follows_on = previous is not None and previous == current
+        # Causality: an event following on from what is held is applied whatever its
+        # eventTime against a poll (another clock), but never when an event applied since
+        # is newer on the server's own clock (pushes among themselves by eventTime).
+        follows_on = previous is not None and previous == current and not (key and last and key < last)
         if not follows_on and feature in self._own_writes.get(feature.id, ()):
             LOGGER.debug("Ignoring the late echo of an earlier write of feature %s", feature.id)
             return False
