@@ -45,6 +45,7 @@ from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAM
 from .conftest import FIRST_USER_ID, record, seed_with_lines
 
 TOGGLES = 200
+HOURS = 6
 LINES = 4
 
 type Setup = Callable[..., Awaitable[tuple[Simulator, MockConfigEntry]]]
@@ -78,8 +79,10 @@ async def push_setup(
         response = await client.post(URL(url).path, data=body, headers=headers)
         return int(response.status)
 
-    async def setup(count: int, mode: str) -> tuple[Simulator, MockConfigEntry]:
-        simulator = Simulator(seed_with_lines(count), push_transport=via_test_client if mode == "client" else None)
+    async def setup(count: int, mode: str, profile: str = "default") -> tuple[Simulator, MockConfigEntry]:
+        simulator = Simulator(
+            seed_with_lines(count), push_transport=via_test_client if mode == "client" else None, profile=profile
+        )
         await simulator.start()
         simulators.append(simulator)
         options = {} if mode == "none" else {"push_base_url": server_url}
@@ -158,16 +161,19 @@ async def test_push_to_state_latency(hass: HomeAssistant, push_setup: Setup, mod
     )
 
 
+@pytest.mark.parametrize("profile", ["default", "wiki"])
 @pytest.mark.parametrize("push", [True, False], ids=["push_on", "push_off"])
 async def test_requests_per_line_per_hour(
-    freezer: FrozenDateTimeFactory, hass: HomeAssistant, push_setup: Setup, push: bool
+    freezer: FrozenDateTimeFactory, hass: HomeAssistant, push_setup: Setup, push: bool, profile: str
 ) -> None:
-    """Every API request the simulator sees in a simulated hour, per line (4 lines).
+    """Every API request the simulator sees in 6 simulated hours, per line and hour (4 lines).
 
-    ``freezer`` starts before Home Assistant, so the event loop's clock and the timers
-    scheduled on it move together with the travel (the simulator's clock follows too).
+    Profile "wiki": the server does only what the wiki documents (no call history, no
+    renewal, no PRESENCE subscription). ``freezer`` starts before Home Assistant, so the
+    event loop's clock and the timers scheduled on it move together with the travel (the
+    simulator's clock follows too).
     """
-    simulator, entry = await push_setup(LINES, "client" if push else "none")
+    simulator, entry = await push_setup(LINES, "client" if push else "none", profile)
     runtime = entry.runtime_data
     assert runtime.push is not None
     assert runtime.push.healthy is push
@@ -175,23 +181,25 @@ async def test_requests_per_line_per_hour(
     for _ in range(2 * 16):
         await _travel(hass, freezer)
     simulator.reset_request_counts()
-    for _ in range(2 * 60):
+    for _ in range(2 * 60 * HOURS):
         await _travel(hass, freezer)
     counts = simulator.request_counts()
     per_line = {
-        "features": counts.get("GET /openapi/v1/users/{user_id}/feat", 0) / LINES,
-        "presence": counts.get("GET /openapi/v1/users/{user_id}/presence", 0) / LINES,
-        "call history": counts.get("GET /openapi/v1/users/{user_id}/calllogs", 0) / LINES,
+        "features": counts.get("GET /openapi/v1/users/{user_id}/feat", 0) / LINES / HOURS,
+        "presence": counts.get("GET /openapi/v1/users/{user_id}/presence", 0) / LINES / HOURS,
+        "call history": counts.get("GET /openapi/v1/users/{user_id}/calllogs", 0) / LINES / HOURS,
     }
-    other = simulator.total_requests() / LINES - sum(per_line.values())
+    total = simulator.total_requests() / LINES / HOURS
     record(
-        "API requests per line per hour (simulated hour, time travel, 4 lines)",
-        ["push", "features", "presence", "call history", "other", "total"],
+        f"API requests per line per hour (over {HOURS} simulated hours, time travel, {LINES} lines)",
+        ["profile", "push", "features", "presence", "call history", "other", "total", f"total in {HOURS} h"],
         [
+            profile,
             "on" if push else "off",
-            *(f"{value:.1f}" for value in per_line.values()),
-            f"{other:.1f}",
-            f"{simulator.total_requests() / LINES:.1f}",
+            *(f"{value:.2f}" for value in per_line.values()),
+            f"{total - sum(per_line.values()):.2f}",
+            f"{total:.2f}",
+            f"{total * HOURS:.0f}",
         ],
     )
 

@@ -548,3 +548,39 @@ async def test_line_added_while_the_api_fails_is_read_again(
     assert state is not None
     assert state.state == STATE_OFF
     assert room_103 in entry.runtime_data.features.lines
+
+
+async def test_wiki_only_server(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+) -> None:
+    """A server doing only what the wiki documents: push works, presence is polled, little is asked.
+
+    No call history (404), no renewal (405), no PRESENCE subscription (400): over three
+    days, FEATURE and CALL_LOG subscriptions are always held and replaced before they
+    expire, the call history is asked at most every 6 hours, and phone changes arrive.
+    """
+    simulator.set_profile("wiki")
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await settle(hass, simulator)
+    push = push_of(config_entry)
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert push.presence_refused
+    assert set(by_type(simulator)) == {"FEATURE", "CALL_LOG"}
+    assert push.healthy
+    simulator.reset_request_counts()
+    for hour in range(3 * 24):
+        await travel(hass, freezer, timedelta(hours=1))
+        assert set(by_type(simulator)) == {"FEATURE", "CALL_LOG"}, hour
+        if hour % 12 == 0:
+            simulator.set_dnd(ROOM_101, hour % 24 == 0)
+            await settle(hass, simulator)
+            assert hass.states.get(DND_101).state == (STATE_ON if hour % 24 == 0 else STATE_OFF)
+    counts = simulator.request_counts()
+    assert counts.get(CALLLOGS, 0) <= 2 * (3 * 24 // 6 + 1)
+    assert counts.get(RENEW, 0) <= counts.get(CREATE, 0) <= 2 * 3
+    assert issue(hass, config_entry, "push_stalled") is None
+    assert "call_history" in push.diagnostics()["unsupported_endpoints"]
