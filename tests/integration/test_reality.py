@@ -57,6 +57,12 @@ def held_raw(entry: MockConfigEntry, user_id: int, name: str) -> dict[str, Any]:
     return copy.deepcopy(entry.runtime_data.features.data[user_id][name].raw)
 
 
+def dnd_states(entry: MockConfigEntry) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The FEATURE subscription id, and Room 101's DND as held and the same turned on."""
+    inactive = held_raw(entry, ROOM_101, DND)
+    return push_of(entry).subscriptions["FEATURE"].id, inactive, {**copy.deepcopy(inactive), "status": "ACTIVE"}
+
+
 def feature_event(
     subscription_id: str, feature: dict[str, Any], previous: dict[str, Any] | None, event_time: str
 ) -> dict[str, Any]:
@@ -104,9 +110,7 @@ async def test_old_push_without_causal_link_is_ignored(
 ) -> None:
     """A push older than the last one applied, not following on from what is held, is stale."""
     entry = init_integration
-    sub = push_of(entry).subscriptions["FEATURE"].id
-    inactive = held_raw(entry, ROOM_101, DND)
-    active = {**copy.deepcopy(inactive), "status": "ACTIVE"}
+    sub, inactive, active = dnd_states(entry)
     # DND on, then off (in order), then the "on" delivered again late and without previousValue.
     assert await post(hass_client_no_auth, feature_event(sub, active, inactive, now_local_millis(-20))) == 200
     assert await post(hass_client_no_auth, feature_event(sub, inactive, active, now_local_millis(-10))) == 200
@@ -120,9 +124,7 @@ async def test_event_time_far_in_the_future_does_not_freeze(
 ) -> None:
     """An event dated 2099 is applied; later real changes still are, with or without previousValue."""
     entry = init_integration
-    sub = push_of(entry).subscriptions["FEATURE"].id
-    inactive = held_raw(entry, ROOM_101, DND)
-    active = {**copy.deepcopy(inactive), "status": "ACTIVE"}
+    sub, inactive, active = dnd_states(entry)
     future = "2099-01-01T00:00:00.000+01:00"
     assert await post(hass_client_no_auth, feature_event(sub, active, inactive, future)) == 200
     await hass.async_block_till_done()

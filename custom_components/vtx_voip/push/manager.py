@@ -173,6 +173,23 @@ class PushManager:
         self._was_healthy, self._was_presence_pushed = healthy, presence_pushed
         async_dispatcher_send(self.hass, signal_push(self.entry.entry_id))
 
+    # --- repair issues ---------------------------------------------------------------
+    def _raise_issue(self, issue: str, **placeholders: str) -> None:
+        """Raise one of this entry's push repair issues (a warning, not fixable)."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            _issue_id(self.entry, issue),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=issue,
+            translation_placeholders={"title": self.entry.title, **placeholders},
+        )
+
+    def _clear_issue(self, issue: str) -> None:
+        """Delete one of this entry's push repair issues (nothing when there is none)."""
+        ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry, issue))
+
     # --- lifecycle -------------------------------------------------------------------
     async def async_start(self) -> None:
         """Register the webhook, find the URL, subscribe and set the polling cadence."""
@@ -206,17 +223,9 @@ class PushManager:
             LOGGER.warning(
                 "No URL for push notifications (no push base URL, cloud subscription or external URL); polling"
             )
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                _issue_id(self.entry, ISSUE_NO_URL),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_NO_URL,
-                translation_placeholders={"title": self.entry.title},
-            )
+            self._raise_issue(ISSUE_NO_URL)
         else:
-            ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry, ISSUE_NO_URL))
+            self._clear_issue(ISSUE_NO_URL)
             async with self._lock:
                 failed = await self._async_ensure_subscriptions()
                 self._schedule_next(failed)
@@ -355,20 +364,12 @@ class PushManager:
                 self._granted[resource] = dt_util.utcnow()
                 self._known_ids.add(created.id)
         if failed:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                _issue_id(self.entry, ISSUE_SUBSCRIBE_FAILED),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_SUBSCRIBE_FAILED,
-                translation_placeholders={"title": self.entry.title},
-            )
+            self._raise_issue(ISSUE_SUBSCRIBE_FAILED)
         else:
             if self._subscribe_failure_logged:
                 LOGGER.info("Push subscriptions work again")
                 self._subscribe_failure_logged = False
-            ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry, ISSUE_SUBSCRIBE_FAILED))
+            self._clear_issue(ISSUE_SUBSCRIBE_FAILED)
         return failed
 
     def _log_subscribe_failure(self, resource: str, err: VtxError) -> None:
@@ -523,15 +524,7 @@ class PushManager:
         """Turn polling back on: a poll found what push should have brought, and no push came."""
         LOGGER.warning("Feature changes did not arrive by push; polling until push works again")
         self.stalled = True
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            _issue_id(self.entry, ISSUE_STALLED),
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_STALLED,
-            translation_placeholders={"title": self.entry.title, "url_source": self.url_source or "-"},
-        )
+        self._raise_issue(ISSUE_STALLED, url_source=self.url_source or "-")
         self._async_apply_cadence()
         # The API may have dropped the subscriptions without telling: check them.
         self.entry.async_create_background_task(self.hass, self.async_verify(), f"{DOMAIN} verify subscriptions")
@@ -591,7 +584,7 @@ class PushManager:
         ):
             LOGGER.info("Push notifications arrive again; back to reconciling every %s", FEATURE_RECONCILE_INTERVAL)
             self.stalled = False
-            ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry, ISSUE_STALLED))
+            self._clear_issue(ISSUE_STALLED)
             self._async_apply_cadence()
         else:
             async_dispatcher_send(self.hass, signal_push(self.entry.entry_id))
