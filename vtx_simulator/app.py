@@ -128,6 +128,11 @@ class Api:
         resource = request.match_info.route.resource
         template = resource.canonical if resource is not None else request.path
         sim.count_request(request.method, template)
+        sim.note_connection(request)
+        # The way there and back (latency, jitter), then the per-account rate limit.
+        await sim.network.travel()
+        if (retry_after := sim.network.admit(request.headers.get("Authorization", ""))) is not None:
+            return self.error(request, 429, "Too Many Requests", {"Retry-After": f"{retry_after:.0f}"})
         sim.state.purge_expired()
         fault = sim.api_faults.take(request.method, request.path, template)
         if fault is not None:

@@ -2,7 +2,7 @@
 
 For example
 ``python -m vtx_simulator serve --host 127.0.0.1 --port 8099 [--data FILE] [--no-presence-push]
-[--profile {default,wiki}] [--clock-offset SECONDS]``,
+[--profile {default,wiki}] [--clock-offset SECONDS] [--latency-ms MS] [--jitter-ms MS] [--rate-limit N]``,
 ``python -m vtx_simulator ctl --url http://127.0.0.1:8099 dnd 176125 on``.
 """
 
@@ -79,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="the server's clock runs this far ahead (+) or behind (-) the host's",
+    )
+    serve.add_argument("--latency-ms", type=float, default=0.0, metavar="MS", help="delay every API answer and push")
+    serve.add_argument("--jitter-ms", type=float, default=0.0, metavar="MS", help="latency varies by up to +- this")
+    serve.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="N",
+        help="admit N API requests per second per account; answer the others 429 with Retry-After",
     )
     serve.add_argument("--verbose", "-v", action="store_true")
 
@@ -294,6 +303,9 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         presence_push=not args.no_presence_push,
         profile=args.profile,
         clock_offset=args.clock_offset,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        rate_limit=args.rate_limit,
     )
     await sim.start()
     stop = stop or asyncio.Event()
@@ -307,6 +319,9 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         lines = [(line.user_id, line.login_name, line.name) for line in sim.state.lines.values()]
         text = banner(sim.url, sim.base_url, sim.control_url, lines, profile=sim.profile, clock_offset=sim.clock_offset)
         print(text, flush=True)
+        if args.latency_ms or args.jitter_ms or args.rate_limit:
+            limit = "none" if args.rate_limit is None else f"{args.rate_limit:g} requests/s per account"
+            print(f"  network         {args.latency_ms:g} +- {args.jitter_ms:g} ms, rate limit {limit}", flush=True)
         await stop.wait()
     finally:
         for signum in handled:

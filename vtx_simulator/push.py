@@ -13,6 +13,7 @@ import copy
 from dataclasses import dataclass, field
 import json
 import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,7 @@ from .const import (
     PUSH_TIMEOUT,
     PUSH_USER_AGENT,
 )
+from .network import Network
 from .state import CallLogCreated, Change, FeatureChange, JsonDict, PresenceChange, SimulatorState
 
 _LOGGER = logging.getLogger(__name__)
@@ -120,6 +122,8 @@ class Delivery:
     done: bool = False
     status: int | None = None
     error: str | None = None
+    # When the delivery reaches the receiver's side of the network (monotonic), latency included.
+    due: float = 0.0
 
     def to_json(self) -> JsonDict:
         """Return the control API's JSON form."""
@@ -205,11 +209,23 @@ class _Worker:
 class PushDispatcher:
     """Turns state changes into deliveries; a listener of ``SimulatorState``."""
 
-    def __init__(self, clock: Clock, timeout: float = PUSH_TIMEOUT, transport: PushTransport | None = None) -> None:
-        """Initialise (``start`` opens the HTTP session); ``transport`` replaces HTTP."""
+    def __init__(
+        self,
+        clock: Clock,
+        timeout: float = PUSH_TIMEOUT,
+        transport: PushTransport | None = None,
+        network: Network | None = None,
+    ) -> None:
+        """Initialise (``start`` opens the HTTP session); ``transport`` replaces HTTP.
+
+        ``network`` delays each delivery by its latency (+- jitter) after it was queued;
+        deliveries stay in order and are not held up by one another's delay (a network's
+        latency, not a slower sender).
+        """
         self.clock = clock
         self.timeout = timeout
         self.transport = transport
+        self.network = network or Network()
         self.faults = PushFaults()
         self.deliveries: list[Delivery] = []
         self._state: SimulatorState | None = None
@@ -295,6 +311,7 @@ class PushDispatcher:
             worker = self._workers[delivery.url] = _Worker(queue, task)
         self._pending += 1
         self._idle.clear()
+        delivery.due = time.monotonic() + self.network.delay()
         worker.queue.put_nowait(delivery)
 
     def _notify(self) -> None:
@@ -315,6 +332,8 @@ class PushDispatcher:
                 self._notify()
 
     async def _deliver(self, delivery: Delivery) -> None:
+        if (travel := delivery.due - time.monotonic()) > 0:
+            await asyncio.sleep(travel)
         if self.faults.delay > 0:
             await asyncio.sleep(self.faults.delay)
         headers = {"Content-Type": PUSH_CONTENT_TYPE, "User-Agent": PUSH_USER_AGENT, "Accept": "*/*"}

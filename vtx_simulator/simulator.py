@@ -34,6 +34,7 @@ from .const import (
 )
 from .control import Control
 from .faults import ApiFault, ApiFaults, FaultKind
+from .network import Network
 from .push import Delivery, MalformedPushes, PushDispatcher, PushTransport
 from .state import JsonDict, SimulatorState, load_data
 
@@ -72,12 +73,18 @@ class Simulator:
         push_transport: PushTransport | None = None,
         profile: str = PROFILE_DEFAULT,
         clock_offset: float = 0.0,
+        latency_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        rate_limit: float | None = None,
     ) -> None:
         """Initialise (nothing listens until ``start()``).
 
         ``push_transport`` (``async (url, body, headers) -> status``) replaces the HTTP POST
         of deliveries, e.g. to hand them to Home Assistant's test client. A non-zero
-        ``clock_offset`` with a given ``clock`` becomes that clock's skew.
+        ``clock_offset`` with a given ``clock`` becomes that clock's skew. ``latency_ms``
+        and ``jitter_ms`` delay every API answer and push delivery (latency +- jitter);
+        ``rate_limit`` admits that many API requests per second per account and answers
+        the others 429 with ``Retry-After`` (see ``network``).
         """
         _check_profile(profile)
         if data is None:
@@ -95,7 +102,10 @@ class Simulator:
         self._presence_push_default = presence_push
         self.purge_interval = purge_interval
         self.api_faults = ApiFaults()
-        self.push = PushDispatcher(self.clock, push_timeout, push_transport)
+        self.network = Network(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit)
+        self.push = PushDispatcher(self.clock, push_timeout, push_transport, self.network)
+        # The client connections API requests came on (peer address and port).
+        self._connections: set[tuple[object, ...]] = set()
         self._counts: Counter[str] = Counter()
         self.state = self._new_state()
         self._runner: web.AppRunner | None = None
@@ -212,6 +222,7 @@ class Simulator:
         dump["profile"] = self._profile
         dump["faults"] = self.api_faults.to_json()
         dump["pushFaults"] = self.push.faults.to_json()
+        dump["network"] = self.network.to_json()
         return dump
 
     # --- features ----------------------------------------------------------------------
@@ -460,8 +471,36 @@ class Simulator:
         return sum(self._counts.values())
 
     def reset_request_counts(self) -> None:
-        """Start counting again."""
+        """Start counting again (requests, rate-limited answers and connections)."""
         self._counts.clear()
+        self.network.reset()
+        self._connections.clear()
+
+    def note_connection(self, request: web.Request) -> None:
+        """Note the client connection an API request came on (called by the API's middleware)."""
+        transport = request.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        if peer is not None:
+            self._connections.add(tuple(peer))
+
+    def connections(self) -> int:
+        """Return how many client connections API requests came on since the last reset."""
+        return len(self._connections)
+
+    def rate_limited_count(self) -> int:
+        """Return how many API requests the rate limit answered 429 since the last reset."""
+        return self.network.rate_limited
+
+    def set_network(
+        self, *, latency_ms: float | None = None, jitter_ms: float | None = None, rate_limit: float | None = -1.0
+    ) -> None:
+        """Change latency, jitter or the rate limit (``rate_limit=None``: no limit; -1: unchanged)."""
+        network = self.network
+        latency = network.latency_ms if latency_ms is None else latency_ms
+        jitter = network.jitter_ms if jitter_ms is None else jitter_ms
+        limit = network.rate_limit if rate_limit == -1.0 else rate_limit
+        Network.check(latency, jitter, limit)
+        network.latency_ms, network.jitter_ms, network.rate_limit = latency, jitter, limit
 
 
 def _check_profile(profile: str) -> None:
