@@ -31,8 +31,9 @@ from .const import (
     CONF_WEBHOOK_ID,
     DOMAIN,
     FEATURE_POLL_INTERVAL,
+    INITIAL_REQUESTS_IN_FLIGHT,
     LOGGER,
-    MAX_CONCURRENT_REQUESTS,
+    MAX_REQUESTS_IN_FLIGHT,
     PRESENCE_POLL_INTERVAL,
     REQUEST_TIMEOUT,
 )
@@ -70,6 +71,8 @@ def _client(hass: HomeAssistant, entry: VtxConfigEntry) -> VtxClient:
         application_id=entry.data[CONF_APPLICATION_ID],
         base_url=entry.data[CONF_URL],
         request_timeout=REQUEST_TIMEOUT,
+        max_in_flight=MAX_REQUESTS_IN_FLIGHT,
+        initial_in_flight=INITIAL_REQUESTS_IN_FLIGHT,
     )
 
 
@@ -90,9 +93,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
         ) from err
 
     lines = configured_lines(entry)
-    semaphore = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
-    features = VtxFeatureCoordinator(hass, entry, client, lines, semaphore, FEATURE_POLL_INTERVAL)
-    presence = VtxPresenceCoordinator(hass, entry, client, lines, semaphore, PRESENCE_POLL_INTERVAL)
+    features = VtxFeatureCoordinator(hass, entry, client, lines, FEATURE_POLL_INTERVAL)
+    presence = VtxPresenceCoordinator(hass, entry, client, lines, PRESENCE_POLL_INTERVAL)
     await features.async_config_entry_first_refresh()
     await presence.async_config_entry_first_refresh()
 

@@ -33,8 +33,10 @@ FEATURE_POLL_INTERVAL: Final = timedelta(seconds=60)
 FEATURE_RECONCILE_INTERVAL: Final = timedelta(minutes=15)
 # Presence: polled every 30 s unless PRESENCE push works.
 PRESENCE_POLL_INTERVAL: Final = timedelta(seconds=30)
-# Requests in flight at once towards the API, whatever the number of lines.
-MAX_CONCURRENT_REQUESTS: Final = 4
+# Requests in flight at once towards the API, whatever the number of lines: the client
+# starts with INITIAL and adapts (AIMD, api/concurrency.py) up to MAX.
+INITIAL_REQUESTS_IN_FLIGHT: Final = 4
+MAX_REQUESTS_IN_FLIGHT: Final = 32
 REQUEST_TIMEOUT: Final = 10.0
 
 # Feature names (featName) the integration shows

@@ -40,7 +40,7 @@ def signal_poll_found_changes(entry_id: str) -> str:
 
 
 class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
-    """Reads one resource of every line per cycle, with bounded concurrency.
+    """Reads one resource of every line per cycle (the client's gate bounds the requests in flight).
 
     ``data`` holds the lines whose data is current: a line whose read fails leaves it (its
     entities become unavailable) while the others keep theirs; only when every line fails
@@ -57,7 +57,6 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         entry: VtxConfigEntry,
         client: VtxClient,
         lines: dict[int, LineConfig],
-        semaphore: asyncio.Semaphore,
         update_interval: timedelta | None,
     ) -> None:
         """Initialise for the lines of an entry (``lines`` is shared, not copied)."""
@@ -71,7 +70,6 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         )
         self.client = client
         self.lines = lines
-        self._semaphore = semaphore
         # Lines whose last read failed (for logging their loss and return once each).
         self._failing: set[int] = set()
         # Counts what pushes and writes applied; a poll notes it when it starts, so that
@@ -90,10 +88,6 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     @abstractmethod
     async def _fetch_line(self, user_id: int) -> T:
         """Read one line's resource."""
-
-    async def _fetch_guarded(self, user_id: int) -> T:
-        async with self._semaphore:
-            return await self._fetch_line(user_id)
 
     def line_available(self, user_id: int) -> bool:
         """Whether a line's data is current."""
@@ -118,7 +112,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     async def _async_update_data(self) -> dict[int, T]:
         seq_at_start = self._seq
         user_ids = list(self.lines)
-        results = await asyncio.gather(*(self._fetch_guarded(uid) for uid in user_ids), return_exceptions=True)
+        results = await asyncio.gather(*(self._fetch_line(uid) for uid in user_ids), return_exceptions=True)
         # What is held now, pushes and writes that arrived while the poll ran included.
         previous = self.data or {}
         data: dict[int, T] = {}
@@ -209,7 +203,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     async def async_read_line(self, user_id: int) -> bool:
         """Read one line now (a line just added, or one that failed); return whether it worked."""
         try:
-            value = await self._fetch_guarded(user_id)
+            value = await self._fetch_line(user_id)
         except VtxError as err:
             self._log_line_health({user_id: err}, set())
             # Read again soon, not at a poll that may be 15 minutes away.

@@ -32,6 +32,7 @@ from .assumptions import (
     UNSUPPORTED_RETRY,
     UNSUPPORTED_STATUSES,
 )
+from .concurrency import DEFAULT_CEILING, DEFAULT_INITIAL, Aimd, Outcome, RequestGate
 from .exceptions import (
     VtxAuthenticationError,
     VtxConnectionError,
@@ -59,6 +60,11 @@ from .models import (
 DEFAULT_BASE_URL: Final = "https://api.ipvoip.ch/openapi/"
 DEFAULT_TIMEOUT: Final = 10.0
 APPLICATION_HEADER: Final = "X-C5-Application"
+# A Retry-After up to this long is waited out (requests queue, then go); longer ones refuse
+# every request until they have passed. A request answered 429 with such a short one is
+# sent again after it (not a POST, which may not be repeated), at most RATE_LIMIT_RETRIES times.
+SHORT_PAUSE: Final = 5.0
+RATE_LIMIT_RETRIES: Final = 3
 # A body larger than this is not an answer of this API.
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 READ_CHUNK: Final = 64 * 1024
@@ -140,6 +146,10 @@ class VtxClient:
 
     Every request carries HTTP Basic authentication, the ``X-C5-Application`` header and
     JSON content type, under a per-request timeout. Only ``VtxError`` subclasses escape.
+
+    Every request passes one ``RequestGate``: how many are in flight and how fast they go
+    out adapts to the API's answers (``concurrency``), between 1 and ``max_in_flight``.
+    Connections are those of the session's pool, kept alive and reused.
     """
 
     def __init__(
@@ -151,6 +161,8 @@ class VtxClient:
         application_id: str,
         base_url: str = DEFAULT_BASE_URL,
         request_timeout: float = DEFAULT_TIMEOUT,
+        max_in_flight: int = DEFAULT_CEILING,
+        initial_in_flight: int = DEFAULT_INITIAL,
     ) -> None:
         """Initialise; ``base_url`` must be an http(s) URL (``ValueError`` otherwise)."""
         self._session = session
@@ -164,8 +176,8 @@ class VtxClient:
             "Content-Type": "application/json",
         }
         self.request_count = 0
-        # After a 429 with Retry-After, no request is sent before this (monotonic) time.
-        self._paused_until = 0.0
+        # Requests in flight and their pace; after a 429 with Retry-After, its pause.
+        self.gate = RequestGate(Aimd(initial=initial_in_flight, ceiling=max_in_flight), short_pause=SHORT_PAUSE)
         # After a 401 no request is sent at all: the credentials are refused, and sending
         # them again and again risks a lockout. A new client (after re-authentication) starts clean.
         self._refused: VtxAuthenticationError | None = None
@@ -194,7 +206,19 @@ class VtxClient:
 
     def pause_remaining(self) -> float:
         """Seconds left of a pause asked for by a 429 (0 when none)."""
-        return max(0.0, self._paused_until - time.monotonic())
+        return self.gate.pause_remaining()
+
+    def concurrency(self) -> dict[str, Any]:
+        """Return the requests in flight, allowed and at most so far, and the pace (requests/s) if set."""
+        gate = self.gate
+        return {
+            "in_flight": gate.in_flight,
+            "limit": gate.aimd.limit,
+            "ceiling": gate.aimd.ceiling,
+            "peak_in_flight": gate.peak_in_flight,
+            "decreases": gate.aimd.decreases,
+            "rate": None if gate.aimd.rate is None else round(gate.aimd.rate, 1),
+        }
 
     def unsupported_endpoints(self) -> dict[str, dict[str, str]]:
         """Return the assumed endpoints found absent: since when, and when they are asked again."""
@@ -231,7 +255,8 @@ class VtxClient:
     def _check_may_send(self) -> None:
         if self._refused is not None:
             raise VtxAuthenticationError(str(self._refused), status=401)
-        if (remaining := self.pause_remaining()) > 0:
+        # A short pause is waited out in the gate; a long one refuses at once.
+        if (remaining := self.pause_remaining()) > SHORT_PAUSE:
             raise VtxRateLimitError(
                 f"The VTX API asked to wait; {remaining:.0f} s left", retry_after=remaining, paused=True
             )
@@ -261,7 +286,41 @@ class VtxClient:
         The server's time lets answers be ordered against pushed ``eventTime`` values on
         the server's own clock, never against this machine's.
         """
-        self._check_may_send()
+        retries = 0
+        while True:
+            self._check_may_send()
+            ticket = await self.gate.acquire()
+            outcome = Outcome.NONE
+            try:
+                self._check_may_send()  # a 401 or a long pause may have come while waiting
+                answer = await self._send(method, path, json_body, params)
+            except VtxRateLimitError as err:
+                outcome = Outcome.RATE_LIMITED
+                if (
+                    method == "POST"
+                    or retries >= RATE_LIMIT_RETRIES
+                    or err.retry_after is None
+                    or not 0 < err.retry_after <= SHORT_PAUSE
+                ):
+                    raise
+                retries += 1
+                continue
+            except VtxConnectionError:
+                outcome = Outcome.FAILED
+                raise
+            except VtxError:
+                outcome = Outcome.OK
+                raise
+            else:
+                outcome = Outcome.OK
+                return answer
+            finally:
+                self.gate.release(ticket, outcome)
+
+    async def _send(
+        self, method: str, path: str, json_body: Any, params: Mapping[str, str] | None
+    ) -> tuple[Any, datetime | None]:
+        """Send one request now; return the decoded body and the server's time."""
         url = self._base_url.join(URL(path))
         data = None if json_body is None else json.dumps(json_body)
         self.request_count += 1
@@ -287,7 +346,7 @@ class VtxClient:
             self._raise_for_status(status, text, retry_after)
         except VtxRateLimitError as err:
             if err.retry_after:
-                self._paused_until = max(self._paused_until, time.monotonic() + err.retry_after)
+                self.gate.pause(err.retry_after)
             raise
         except VtxAuthenticationError as err:
             if err.status == 401:
