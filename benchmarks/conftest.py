@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
-import copy
-import json
 import logging
 from typing import Any
 
@@ -21,14 +19,19 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.vtx_voip.const import DOMAIN
-from tests.integration.conftest import PUSH_BASE_URL, WEBHOOK_ID, auto_enable_custom_integrations, line_subentry
+from tests.integration.conftest import (
+    FIRST_USER_ID,
+    PUSH_BASE_URL,
+    WEBHOOK_ID,
+    auto_enable_custom_integrations,
+    line_subentry,
+    seed_with_lines,
+)
 from vtx_simulator import Simulator
-from vtx_simulator.const import DEFAULT_DATA_PATH, DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
+from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
-__all__ = ["auto_enable_custom_integrations"]
+__all__ = ["FIRST_USER_ID", "auto_enable_custom_integrations", "seed_with_lines"]
 
-FIRST_USER_ID = 400_000
-FIRST_FEATURE_ID = 9_000_000
 
 # Tables printed at the end of the session: title -> (header, rows).
 RESULTS: dict[str, tuple[list[str], list[list[str]]]] = {}
@@ -46,24 +49,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("=", title)
         for line in (header, ["-" * width for width in widths], *rows):
             terminalreporter.write_line("  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)))
-
-
-def seed_with_lines(count: int) -> dict[str, Any]:
-    """The default seed with ``count`` clones of its first line (new userIds, feature ids, logins)."""
-    seed = json.loads(DEFAULT_DATA_PATH.read_text(encoding="utf-8"))
-    template = seed["lines"][0]
-    lines = []
-    for index in range(count):
-        user_id = FIRST_USER_ID + index
-        number = f"+4122{7_000_000 + index}"
-        line = copy.deepcopy(template)
-        line.update(userId=user_id, loginName=f"{number}@m.ipvoip.ch", phoneNumber=number, name=f"Bench {index}")
-        for position, feature in enumerate(line["features"]):
-            feature["id"] = FIRST_FEATURE_ID + index * 100 + position
-            feature["userId"] = user_id
-        lines.append(line)
-    seed["lines"] = lines
-    return seed
 
 
 type LinesFactory = Callable[..., Awaitable[tuple[Simulator, MockConfigEntry]]]

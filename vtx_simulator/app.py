@@ -127,7 +127,7 @@ class Api:
         sim = self.sim
         resource = request.match_info.route.resource
         template = resource.canonical if resource is not None else request.path
-        sim.count_request(request.method, template)
+        sim.count_request(request.method, template, request.path)
         sim.note_connection(request)
         # The way there and back (latency, jitter), then the per-account rate limit.
         await sim.network.travel()

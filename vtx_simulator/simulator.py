@@ -107,6 +107,7 @@ class Simulator:
         # The client connections API requests came on (peer address and port).
         self._connections: set[tuple[object, ...]] = set()
         self._counts: Counter[str] = Counter()
+        self._path_counts: Counter[str] = Counter()
         self.state = self._new_state()
         self._runner: web.AppRunner | None = None
         self._purge_task: asyncio.Task[None] | None = None
@@ -215,6 +216,11 @@ class Simulator:
         self.clear_deliveries()
         self.reset_request_counts()
         self.state = self._new_state()
+
+    def reseed(self, data: Mapping[str, Any] | str | Path) -> None:
+        """Replace the seed (as ``data`` of the constructor), then ``reset()`` to it."""
+        self._seed = load_data(data) if isinstance(data, (str, Path)) else copy.deepcopy(dict(data))
+        self.reset()
 
     def dump(self) -> JsonDict:
         """Everything, as the control API's ``state`` shows it."""
@@ -458,9 +464,14 @@ class Simulator:
         return await self.push.wait_for(count, within)
 
     # --- request counts ----------------------------------------------------------------
-    def count_request(self, method: str, template: str) -> None:
+    def count_request(self, method: str, template: str, path: str | None = None) -> None:
         """Count one API request (called by the API's middleware)."""
         self._counts[f"{method} {template}"] += 1
+        self._path_counts[f"{method} {path or template}"] += 1
+
+    def path_counts(self) -> dict[str, int]:
+        """Return the API request counts per "METHOD /openapi/path" (e.g. per user) since the last reset."""
+        return dict(sorted(self._path_counts.items()))
 
     def request_counts(self) -> dict[str, int]:
         """Return the API request counts per "METHOD /openapi/template" since the last reset."""
@@ -473,6 +484,7 @@ class Simulator:
     def reset_request_counts(self) -> None:
         """Start counting again (requests, rate-limited answers and connections)."""
         self._counts.clear()
+        self._path_counts.clear()
         self.network.reset()
         self._connections.clear()
 

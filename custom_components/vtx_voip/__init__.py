@@ -14,10 +14,11 @@ touching the other lines. A change of the account (data or options) reloads once
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from homeassistant.components import webhook
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -28,13 +29,14 @@ from .api import VtxAuthenticationError, VtxClient, VtxError
 from .calls import CallTracker
 from .const import (
     CONF_APPLICATION_ID,
+    CONF_PRESENCE_INTERVAL,
     CONF_WEBHOOK_ID,
+    DEFAULT_PRESENCE_INTERVAL,
     DOMAIN,
     FEATURE_POLL_INTERVAL,
     INITIAL_REQUESTS_IN_FLIGHT,
     LOGGER,
     MAX_REQUESTS_IN_FLIGHT,
-    PRESENCE_POLL_INTERVAL,
     REQUEST_TIMEOUT,
 )
 from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
@@ -93,10 +95,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
         ) from err
 
     lines = configured_lines(entry)
+    presence_interval = timedelta(seconds=int(entry.options.get(CONF_PRESENCE_INTERVAL, DEFAULT_PRESENCE_INTERVAL)))
     features = VtxFeatureCoordinator(hass, entry, client, lines, FEATURE_POLL_INTERVAL)
-    presence = VtxPresenceCoordinator(hass, entry, client, lines, PRESENCE_POLL_INTERVAL)
+    presence = VtxPresenceCoordinator(hass, entry, client, lines, presence_interval)
+    # Features make the entities: they are read before set-up ends. While Home Assistant
+    # starts, what can wait (the first presence read, the push subscriptions) runs in
+    # background tasks of the entry, so that the start is not held up by it.
+    starting = hass.state is not CoreState.running
     await features.async_config_entry_first_refresh()
-    await presence.async_config_entry_first_refresh()
+    if not starting:
+        await presence.async_config_entry_first_refresh()
 
     calls = CallTracker(hass, entry.entry_id, lines)
     await calls.async_load()
@@ -110,7 +118,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
 
     push = PushManager(hass, entry, client, features, presence, calls)
     entry.async_on_unload(push.async_stop)
-    await push.async_start()
+    await push.async_start(subscribe=not starting)
 
     account = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry, server.build_version)
@@ -129,6 +137,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
     )
     _async_remove_stale_devices(hass, entry, lines)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if starting:
+        entry.async_create_background_task(hass, presence.async_refresh_all(), f"{DOMAIN} first presence read")
+        entry.async_create_background_task(hass, push.async_subscribe(), f"{DOMAIN} push subscriptions")
     # Calls finished while Home Assistant was down, handled once each.
     entry.async_create_background_task(hass, calls.async_backfill(client), f"{DOMAIN} call backfill")
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))

@@ -45,13 +45,17 @@ from .api import (
 from .const import (
     CONF_APPLICATION_ID,
     CONF_LINE_NAME,
+    CONF_PRESENCE_INTERVAL,
     CONF_PUSH_BASE_URL,
     CONF_USER_ID,
     CONF_USER_IDS,
     CONF_WEBHOOK_ID,
+    DEFAULT_PRESENCE_INTERVAL,
     DEFAULT_URL,
     DOMAIN,
     LOGGER,
+    MAX_PRESENCE_INTERVAL,
+    MIN_PRESENCE_INTERVAL,
     REQUEST_TIMEOUT,
     SUBENTRY_TYPE_LINE,
 )
@@ -91,7 +95,20 @@ LINE_SCHEMA: Final = vol.Schema(
         vol.Optional(CONF_LINE_NAME): _TEXT,
     }
 )
-OPTIONS_SCHEMA: Final = vol.Schema({vol.Optional(CONF_PUSH_BASE_URL): _URL_SELECTOR})
+OPTIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Optional(CONF_PUSH_BASE_URL): _URL_SELECTOR,
+        vol.Optional(CONF_PRESENCE_INTERVAL, default=DEFAULT_PRESENCE_INTERVAL): NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_PRESENCE_INTERVAL,
+                max=MAX_PRESENCE_INTERVAL,
+                step=1,
+                unit_of_measurement="s",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
+    }
+)
 
 # Values the help texts show: hassfest keeps URLs out of strings.json, and the frontend
 # renders texts as Markdown, where a login like an e-mail address would become a mailto
@@ -404,17 +421,20 @@ class LineSubentryFlowHandler(ConfigSubentryFlow):
 
 
 class VtxOptionsFlow(OptionsFlow):
-    """The push base URL (a reverse proxy, or the simulator's host in development)."""
+    """The push base URL (a reverse proxy, or the simulator's host in development), the presence interval."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the push base URL."""
+        """Ask for the push base URL and how often presence is read while it is not pushed."""
         errors: dict[str, str] = {}
         if user_input is not None:
+            options: dict[str, Any] = {
+                CONF_PRESENCE_INTERVAL: int(user_input.get(CONF_PRESENCE_INTERVAL, DEFAULT_PRESENCE_INTERVAL))
+            }
             value = str(user_input.get(CONF_PUSH_BASE_URL) or "").strip()
             if not value:
-                return self.async_create_entry(data={})
+                return self.async_create_entry(data=options)
             if (url := normalize_push_url(value)) is not None:
-                return self.async_create_entry(data={CONF_PUSH_BASE_URL: url})
+                return self.async_create_entry(data={CONF_PUSH_BASE_URL: url, **options})
             errors[CONF_PUSH_BASE_URL] = "invalid_url"
         return self.async_show_form(
             step_id="init",

@@ -26,13 +26,18 @@ CONF_USER_ID: Final = "user_id"
 CONF_LINE_NAME: Final = "name"
 # Options
 CONF_PUSH_BASE_URL: Final = "push_base_url"
+# Seconds between two reads of a line's presence while it is not pushed.
+CONF_PRESENCE_INTERVAL: Final = "presence_interval"
+DEFAULT_PRESENCE_INTERVAL: Final = 30
+MIN_PRESENCE_INTERVAL: Final = 10
+MAX_PRESENCE_INTERVAL: Final = 3600
 
 # Cadence
 # Features: polled every minute without push, reconciled every 15 minutes with push.
 FEATURE_POLL_INTERVAL: Final = timedelta(seconds=60)
 FEATURE_RECONCILE_INTERVAL: Final = timedelta(minutes=15)
-# Presence: polled every 30 s unless PRESENCE push works.
-PRESENCE_POLL_INTERVAL: Final = timedelta(seconds=30)
+# Presence: polled every 30 s (the option's default) unless PRESENCE push works.
+PRESENCE_POLL_INTERVAL: Final = timedelta(seconds=DEFAULT_PRESENCE_INTERVAL)
 # Requests in flight at once towards the API, whatever the number of lines: the client
 # starts with INITIAL and adapts (AIMD, api/concurrency.py) up to MAX.
 INITIAL_REQUESTS_IN_FLIGHT: Final = 4

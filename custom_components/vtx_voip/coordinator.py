@@ -7,11 +7,13 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+import math
 import time
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -32,6 +34,12 @@ OWN_WRITES_KEPT: Final = 8
 # Lines whose read failed while others worked are read again this long after (or after the
 # API's Retry-After, if longer), not only at the next poll of every line.
 FAILED_LINE_RETRY: Final = timedelta(seconds=60)
+# The entities fed by a line's presence (domain, key): with all of them disabled it is not read.
+PRESENCE_ENTITIES: Final = (("sensor", "presence"), ("binary_sensor", "on_call"), ("sensor", "line_status"))
+# Up to this many lines are read at once; more are read in shares spread over the poll
+# interval, at most one share per SPREAD_MIN_TICK.
+SPREAD_MAX_LINES: Final = 16
+SPREAD_MIN_TICK: Final = timedelta(seconds=1)
 
 
 def signal_poll_found_changes(entry_id: str) -> str:
@@ -109,13 +117,21 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             LOGGER.info("Line %s: reading its %s works again", user_id, self.resource)
         self._failing = (self._failing - recovered) | errors.keys()
 
+    def _lines_to_read(self) -> list[int]:
+        """Return the lines this update reads (every line; presence reads a share of them)."""
+        return list(self.lines)
+
     async def _async_update_data(self) -> dict[int, T]:
         seq_at_start = self._seq
-        user_ids = list(self.lines)
+        user_ids = self._lines_to_read()
         results = await asyncio.gather(*(self._fetch_line(uid) for uid in user_ids), return_exceptions=True)
         # What is held now, pushes and writes that arrived while the poll ran included.
         previous = self.data or {}
-        data: dict[int, T] = {}
+        # Lines this update did not read keep what they hold.
+        read = set(user_ids)
+        data: dict[int, T] = {
+            user_id: value for user_id, value in previous.items() if user_id not in read and user_id in self.lines
+        }
         errors: dict[int, VtxError] = {}
         rate_limited: VtxRateLimitError | None = None
         forbidden = 0
@@ -152,10 +168,17 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._log_line_health(errors, set(data))
         self._last_known = {
             user_id: value
+            for user_id, value in self._last_known.items()
+            if user_id not in read and user_id in self.lines
+        } | {
+            user_id: value
             for user_id in errors
             if (value := previous.get(user_id, self._last_known.get(user_id))) is not None
         }
-        self._schedule_retry(set(errors), rate_limited.retry_after if rate_limited else None)
+        self._schedule_retry(
+            set(errors) | {user_id for user_id in self._retry_ids if user_id not in read},
+            rate_limited.retry_after if rate_limited else None,
+        )
         if any(user_id in previous and previous[user_id] != value for user_id, value in data.items()):
             self._async_poll_found_changes()
         return data
@@ -454,11 +477,78 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
     resource = "presence"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Initialise; see ``VtxLinesCoordinator``."""
+        """Initialise; see ``VtxLinesCoordinator`` (``update_interval`` is the poll interval)."""
         super().__init__(*args, **kwargs)
         self._applied_seq: dict[int, int] = {}
         # The newest eventTime applied per line since its last poll (pushes among themselves).
         self._event_time: dict[int, datetime] = {}
+        # Every line is read once per poll interval; many lines in shares spread over it.
+        # ``configured_interval`` is the one of the options (while presence is not pushed).
+        self.configured_interval: timedelta | None = self.update_interval
+        self.poll_interval: timedelta | None = self.update_interval
+        self._share = 0
+        self._read_all_next = True
+        self.set_poll_interval(self.poll_interval)
+
+    # --- which lines, and when -------------------------------------------------------
+    def is_polled(self, user_id: int) -> bool:
+        """Whether a line's presence is read: not when its presence, on-call and line-status entities are all disabled.
+
+        An entity not in the registry yet (about to be added) counts as enabled.
+        """
+        if user_id not in self.lines:
+            return False
+        registry = er.async_get(self.hass)
+        for domain, key in PRESENCE_ENTITIES:
+            entity_id = registry.async_get_entity_id(domain, DOMAIN, f"{user_id}_{key}")
+            if entity_id is None or ((entity := registry.async_get(entity_id)) is not None and not entity.disabled):
+                return True
+        return False
+
+    def polled_lines(self) -> list[int]:
+        """Return the lines whose presence is read."""
+        return [user_id for user_id in self.lines if self.is_polled(user_id)]
+
+    def _shares(self, count: int) -> int:
+        """In how many shares ``count`` lines are read over one poll interval."""
+        if self.poll_interval is None or count <= SPREAD_MAX_LINES:
+            return 1
+        ticks = max(1, math.floor(self.poll_interval / SPREAD_MIN_TICK))
+        return max(1, min(math.ceil(count / SPREAD_MAX_LINES), ticks))
+
+    @callback
+    def set_poll_interval(self, interval: timedelta | None) -> None:
+        """Read every polled line once per ``interval`` (``None``: not at all); many lines spread over it."""
+        self.poll_interval = interval
+        shares = self._shares(len(self.lines))
+        self.update_interval = None if interval is None else interval / shares
+
+    def _lines_to_read(self) -> list[int]:
+        """Every polled line on the first read and when asked; else the next share of them."""
+        polled = self.polled_lines()
+        self.set_poll_interval(self.poll_interval)
+        if self._read_all_next or self.data is None:
+            self._read_all_next = False
+            return polled
+        shares = self._shares(len(self.lines))
+        self._share = (self._share + 1) % shares
+        return polled[self._share :: shares] if shares > 1 else polled
+
+    async def async_refresh_all(self) -> None:
+        """Read every polled line now (not a share)."""
+        self._read_all_next = True
+        await self.async_refresh()
+
+    async def async_request_refresh_all(self) -> None:
+        """Read every polled line soon (debounced)."""
+        self._read_all_next = True
+        await self.async_request_refresh()
+
+    async def async_read_line(self, user_id: int) -> bool:
+        """Read one line now, if its presence is read at all; return whether it worked."""
+        if not self.is_polled(user_id):
+            return False
+        return await super().async_read_line(user_id)
 
     @staticmethod
     def _modified(presence: Presence | None) -> datetime | None:

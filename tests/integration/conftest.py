@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 import contextlib
+import copy
 from datetime import UTC, datetime
 from enum import Enum
 import functools
 import importlib
+import json
 import sys
 from types import ModuleType
 from typing import Any
@@ -37,7 +39,7 @@ from yarl import URL
 
 from custom_components.vtx_voip.const import DOMAIN
 from vtx_simulator import Simulator
-from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
+from vtx_simulator.const import DEFAULT_DATA_PATH, DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
 ROOM_101 = 176125
 ROOM_102 = 176129
@@ -93,6 +95,28 @@ async def simulator(
     await sim.stop()
     if making is not None:
         await making
+
+
+FIRST_USER_ID = 400_000
+FIRST_FEATURE_ID = 9_000_000
+
+
+def seed_with_lines(count: int) -> dict[str, Any]:
+    """The default seed with ``count`` clones of its first line (new userIds, feature ids, logins)."""
+    seed = json.loads(DEFAULT_DATA_PATH.read_text(encoding="utf-8"))
+    template = seed["lines"][0]
+    lines = []
+    for index in range(count):
+        user_id = FIRST_USER_ID + index
+        number = f"+4122{7_000_000 + index}"
+        line = copy.deepcopy(template)
+        line.update(userId=user_id, loginName=f"{number}@m.ipvoip.ch", phoneNumber=number, name=f"Bench {index}")
+        for position, feature in enumerate(line["features"]):
+            feature["id"] = FIRST_FEATURE_ID + index * 100 + position
+            feature["userId"] = user_id
+        lines.append(line)
+    seed["lines"] = lines
+    return seed
 
 
 def line_subentry(user_id: int, name: str) -> ConfigSubentryData:

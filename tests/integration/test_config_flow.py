@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 import importlib.util
 import json
 import logging
@@ -21,7 +22,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -266,11 +267,22 @@ async def test_options(hass: HomeAssistant, simulator: Simulator, init_integrati
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_PUSH_BASE_URL: "https://ha.example.com"}
+    assert entry.options == {CONF_PUSH_BASE_URL: "https://ha.example.com", "presence_interval": 30}
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     await hass.async_block_till_done()
-    assert entry.options == {}
+    assert entry.options == {"presence_interval": 30}
+    # The presence interval: read back by the reloaded entry (while presence is polled).
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"presence_interval": 120})
+    await hass.async_block_till_done()
+    assert entry.options == {"presence_interval": 120}
+    assert entry.runtime_data.presence.configured_interval == timedelta(seconds=120)
+    assert entry.runtime_data.presence.update_interval == timedelta(seconds=120)
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            (await hass.config_entries.options.async_init(entry.entry_id))["flow_id"], {"presence_interval": 5}
+        )
 
 
 async def test_subentry_with_broken_entry_url(hass: HomeAssistant, simulator: Simulator) -> None:

@@ -52,7 +52,6 @@ from custom_components.vtx_voip.const import (
     FEATURE_POLL_INTERVAL,
     FEATURE_RECONCILE_INTERVAL,
     LOGGER,
-    PRESENCE_POLL_INTERVAL,
 )
 from custom_components.vtx_voip.coordinator import (
     VtxFeatureCoordinator,
@@ -159,7 +158,9 @@ class PushManager:
         """Poll hard only for what push does not bring; poll at once when push is lost."""
         healthy, presence_pushed = self.healthy, self.presence_pushed
         self.features.update_interval = FEATURE_RECONCILE_INTERVAL if healthy else FEATURE_POLL_INTERVAL
-        self.presence.update_interval = FEATURE_RECONCILE_INTERVAL if presence_pushed else PRESENCE_POLL_INTERVAL
+        self.presence.set_poll_interval(
+            FEATURE_RECONCILE_INTERVAL if presence_pushed else self.presence.configured_interval
+        )
         if not self._stopped:
             # What push no longer brings is read now, not at a poll up to 15 minutes away.
             if self._was_healthy and not healthy:
@@ -168,7 +169,7 @@ class PushManager:
                 )
             if self._was_presence_pushed and not presence_pushed:
                 self.entry.async_create_background_task(
-                    self.hass, self.presence.async_request_refresh(), f"{DOMAIN} poll presence"
+                    self.hass, self.presence.async_request_refresh_all(), f"{DOMAIN} poll presence"
                 )
         self._was_healthy, self._was_presence_pushed = healthy, presence_pushed
         async_dispatcher_send(self.hass, signal_push(self.entry.entry_id))
@@ -191,8 +192,11 @@ class PushManager:
         ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry, issue))
 
     # --- lifecycle -------------------------------------------------------------------
-    async def async_start(self) -> None:
-        """Register the webhook, find the URL, subscribe and set the polling cadence."""
+    async def async_start(self, *, subscribe: bool = True) -> None:
+        """Register the webhook, then (unless told to wait for ``async_subscribe``) subscribe.
+
+        Until subscribed the lines are polled as without push.
+        """
         webhook.async_register(
             self.hass,
             DOMAIN,
@@ -216,6 +220,15 @@ class PushManager:
                 self.hass, signal_poll_found_changes(self.entry.entry_id), self._async_poll_found_changes
             )
         )
+        if subscribe:
+            await self.async_subscribe()
+        else:
+            self._async_apply_cadence()
+
+    async def async_subscribe(self) -> None:
+        """Find the URL, subscribe and set the polling cadence."""
+        if self._stopped:
+            return
         self.notification_url, self.url_source = await self._async_notification_url()
         if self.notification_url is not None:
             await url_store(self.hass, self.entry.entry_id).async_save({"notification_url": self.notification_url})
@@ -574,6 +587,13 @@ class PushManager:
             if (user_id := presence_event.user_id) is not None:
                 self.presence.async_apply_presence(user_id, presence_event.presence, presence_event.event_time)
         self.calls.async_handle_many(event.call_log for event in notification.call_log_events)
+        if notification.call_log_events and not self.presence_pushed:
+            # A call ended: the line's presence changed, and no push tells it; read it now.
+            for user_id in {event.call_log.user_id for event in notification.call_log_events}:
+                if self.presence.is_polled(user_id):
+                    self.entry.async_create_background_task(
+                        self.hass, self.presence.async_read_line(user_id), f"{DOMAIN} presence after a call"
+                    )
         feature_subscription = self.subscriptions.get(RESOURCE_FEATURE)
         if feature_subscription is not None and notification.subscription_id == feature_subscription.id:
             self.feature_pushes += 1
