@@ -8,7 +8,7 @@ Run with ``scripts/benchmark``. Numbers are printed, never asserted against a th
     number of entities per line. With push working, that cycle runs every 15 minutes;
     without it, features every minute and presence every 30 s.
 (b) The wall time of one refresh of 200 lines, per coordinator (median and p95 of 10
-    runs): requests go out at most ``MAX_CONCURRENT_REQUESTS`` at a time. Unchanged data
+    runs): requests in flight adapt (AIMD) up to ``MAX_REQUESTS_IN_FLIGHT``. Unchanged data
     writes no state; the last row has every line changed, so every line's entities write.
     The simulator serves from the same event loop, so its time is included: the figures
     are an upper bound of the integration's own cost, on loopback (no network latency).
@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from custom_components.vtx_voip.const import MAX_CONCURRENT_REQUESTS
+from custom_components.vtx_voip.const import MAX_REQUESTS_IN_FLIGHT
 
 from .conftest import LinesFactory, record
 
@@ -86,7 +86,7 @@ async def test_refresh_wall_time(integration_with_lines: LinesFactory) -> None:
             assert runtime.features.feature(user_ids[0], "CENTRAL_DND").active is (RUNS % 2 == 1)
         p95 = statistics.quantiles(times, n=20, method="inclusive")[18]
         record(
-            f"wall time of one refresh, {lines} lines, {RUNS} runs, {MAX_CONCURRENT_REQUESTS} requests in flight",
+            f"wall time of one refresh, {lines} lines, {RUNS} runs, up to {MAX_REQUESTS_IN_FLIGHT} requests in flight",
             ["refresh", "median ms", "p95 ms", "min ms", "max ms", "ms per line (median)"],
             [
                 name,

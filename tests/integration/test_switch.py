@@ -209,9 +209,9 @@ async def test_concurrent_writes_to_one_line_do_not_interleave(
     order: list[str] = []
     count_request = simulator.count_request
 
-    def spy(method: str, template: str) -> None:
+    def spy(method: str, template: str, path: str | None = None) -> None:
         order.append(f"{method} {template}")
-        count_request(method, template)
+        count_request(method, template, path)
 
     monkeypatch.setattr(simulator, "count_request", spy)
     # The first PUT is slow, so the second write would overtake it without the lock.

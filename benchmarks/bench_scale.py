@@ -1,0 +1,367 @@
+"""Hotel scale over a real network: 50, 200 and 500 lines, 0 and 30 ms away.
+
+Run with ``scripts/benchmark -k scale`` (or ``scripts/benchmark benchmarks/bench_scale.py``).
+Numbers are printed, never asserted against a threshold. The simulator adds its latency
+(``latency_ms``, with ``jitter_ms`` of 10 % of it) to every API answer and every push; it
+shares Home Assistant's event loop and CPU, so its own work is included in every figure.
+Pushes go over real HTTP to Home Assistant's server on 127.0.0.1 (push base URL option).
+
+- **setup**: ``async_setup`` of the entry until it is loaded, Home Assistant running (the
+  user adds the entry), and Home Assistant starting (what holds the start up; the
+  presence read and the subscriptions then finish in the background: "background done").
+- **refresh**: one refresh of every line per coordinator (features; presence, every line),
+  median of ``REFRESH_RUNS``; the client's window of requests in flight at its end.
+- **push-to-state**: a DND change on the simulator until ``state_changed`` of that switch.
+- **memory per line**: ``tracemalloc``, Python allocations still held once the entry is
+  loaded (Home Assistant's and the integration's; the simulator's own files excluded), per line.
+- **rate limit**: 500 lines 30 ms away, the simulator limited to 50 requests per second:
+  one feature refresh of a client that has not met the limit yet, then one that has.
+- **push storm**: 1,000 feature changes per second for 10 s over the lines (real HTTP):
+  push-to-state p50/p99/max, and how many changes never reached the state (lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable
+import gc
+import logging
+import statistics
+import time
+import tracemalloc
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import CoreState, Event, EventStateChangedData, HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.vtx_voip.api.concurrency import Aimd
+from custom_components.vtx_voip.const import DOMAIN
+from tests.integration.conftest import WEBHOOK_ID, line_subentry
+from vtx_simulator import Simulator
+from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
+
+from .conftest import FIRST_USER_ID, record, seed_with_lines
+
+LINES = [50, 200, 500]
+LATENCIES = [0, 30]
+REFRESH_RUNS = 3
+TOGGLES = 100
+STORM_RATE = 1000
+STORM_SECONDS = 10
+
+type ScaleSetup = Callable[..., Awaitable[tuple[Simulator, MockConfigEntry, dict[str, float]]]]
+
+
+def p99(values: list[float]) -> float:
+    """The 99th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(int(len(ordered) * 0.99 + 0.5) - 1, 0)]
+
+
+@pytest.fixture
+async def scale_setup(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, socket_enabled: None
+) -> AsyncGenerator[ScaleSetup]:
+    """Set up a simulator with N lines, latency and rate limit, and an entry pushing over real HTTP."""
+    hass.loop.set_debug(False)
+    quieted = [
+        (handler, handler.level)
+        for handler in logging.getLogger().handlers
+        if type(handler) is logging.StreamHandler and handler.level < logging.WARNING
+    ]
+    for handler, _level in quieted:
+        handler.setLevel(logging.WARNING)
+    assert await async_setup_component(hass, "webhook", {})
+    client = await hass_client_no_auth()
+    server_url = f"http://127.0.0.1:{client.server.port}"
+    simulators: list[Simulator] = []
+    entries: list[MockConfigEntry] = []
+
+    async def setup(
+        count: int, latency_ms: float, *, rate_limit: float | None = None, starting: bool = False, trace: bool = False
+    ) -> tuple[Simulator, MockConfigEntry, dict[str, float]]:
+        simulator = Simulator(
+            seed_with_lines(count), latency_ms=latency_ms, jitter_ms=latency_ms / 10, rate_limit=rate_limit
+        )
+        await simulator.start()
+        simulators.append(simulator)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=DEMO_USERNAME,
+            unique_id=DEMO_USERNAME.lower(),
+            data={
+                "url": simulator.base_url,
+                "username": DEMO_USERNAME,
+                "password": DEMO_PASSWORD,
+                "application_id": DEMO_APPLICATION_ID,
+                "webhook_id": WEBHOOK_ID,
+            },
+            options={"push_base_url": server_url},
+            subentries_data=[line_subentry(FIRST_USER_ID + index, f"Bench {index}") for index in range(count)],
+        )
+        entry.add_to_hass(hass)
+        entries.append(entry)
+        timings: dict[str, float] = {}
+        if trace:
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.take_snapshot()
+        if starting:
+            hass.set_state(CoreState.not_running)
+        start = time.perf_counter()
+        try:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            timings["setup"] = time.perf_counter() - start
+        finally:
+            hass.set_state(CoreState.running)
+        assert entry.state is ConfigEntryState.LOADED
+        await hass.async_block_till_done(wait_background_tasks=True)
+        timings["background"] = time.perf_counter() - start
+        if trace:
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            own = tracemalloc.Filter(False, "*vtx_simulator*")
+            diff = after.filter_traces([own]).compare_to(before.filter_traces([own]), "filename")
+            timings["memory"] = sum(stat.size_diff for stat in diff)
+        return simulator, entry, timings
+
+    yield setup
+    for entry in entries:
+        if entry.entry_id in {item.entry_id for item in hass.config_entries.async_entries(DOMAIN)}:
+            await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    for simulator in simulators:
+        await simulator.stop()
+    for handler, level in quieted:
+        handler.setLevel(level)
+
+
+async def _toggle_latencies(
+    hass: HomeAssistant, simulator: Simulator, user_ids: list[int], toggles: int
+) -> list[float]:
+    """Milliseconds from a DND change on the simulator to the switch's state, one change at a time."""
+    changed = asyncio.Event()
+    watched: dict[str, Any] = {"entity_id": None}
+
+    def on_change(event: Event[EventStateChangedData]) -> None:
+        if event.data["entity_id"] == watched["entity_id"]:
+            changed.set()
+
+    unsub = hass.bus.async_listen("state_changed", on_change)
+    latencies: list[float] = []
+    try:
+        for index in range(toggles):
+            user_id = user_ids[(index * 7919) % len(user_ids)]
+            watched["entity_id"] = f"switch.bench_{user_id - FIRST_USER_ID}_do_not_disturb"
+            on = hass.states.get(watched["entity_id"]).state != "on"
+            changed.clear()
+            start = time.perf_counter()
+            simulator.set_dnd(user_id, on)
+            await asyncio.wait_for(changed.wait(), 10)
+            latencies.append((time.perf_counter() - start) * 1000)
+    finally:
+        unsub()
+    return latencies
+
+
+@pytest.mark.parametrize("latency_ms", LATENCIES, ids=lambda value: f"{value}ms")
+@pytest.mark.parametrize("lines", LINES, ids=lambda value: f"{value}lines")
+async def test_scale(hass: HomeAssistant, scale_setup: ScaleSetup, lines: int, latency_ms: int) -> None:
+    """Setup, one refresh per coordinator, push-to-state; setup while Home Assistant starts."""
+    simulator, entry, timings = await scale_setup(lines, latency_ms)
+    runtime = entry.runtime_data
+    assert runtime.push.healthy
+    refresh: dict[str, list[float]] = {"features": [], "presence": []}
+    windows: dict[str, int] = {}
+    for _ in range(REFRESH_RUNS):
+        for name, run in (
+            ("features", runtime.features.async_refresh),
+            ("presence", runtime.presence.async_refresh_all),
+        ):
+            simulator.reset_request_counts()
+            start = time.perf_counter()
+            await run()
+            refresh[name].append(time.perf_counter() - start)
+            assert getattr(runtime, name).last_update_success
+            assert simulator.total_requests() == lines
+            windows[name] = runtime.client.concurrency()["limit"]
+    connections = simulator.connections()
+    latencies = await _toggle_latencies(hass, simulator, list(runtime.lines), TOGGLES)
+    stats = runtime.client.concurrency()
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    _sim2, entry2, starting = await scale_setup(lines, latency_ms, starting=True)
+    assert entry2.runtime_data.push.healthy
+    record(
+        "scale: set-up, one refresh per coordinator, push-to-state (simulator latency +- 10 % jitter)",
+        [
+            "lines",
+            "latency ms",
+            "setup s (HA running)",
+            "setup s (HA starting)",
+            "background done s",
+            "features refresh s",
+            "presence refresh s",
+            "in flight (peak)",
+            "connections",
+            "push p50 ms",
+            "push p99 ms",
+        ],
+        [
+            lines,
+            latency_ms,
+            f"{timings['setup']:.2f}",
+            f"{starting['setup']:.2f}",
+            f"{starting['background']:.2f}",
+            f"{statistics.median(refresh['features']):.3f}",
+            f"{statistics.median(refresh['presence']):.3f}",
+            f"{windows['features']}/{windows['presence']} ({stats['peak_in_flight']})",
+            connections,
+            f"{statistics.median(latencies):.1f}",
+            f"{p99(latencies):.1f}",
+        ],
+    )
+
+
+@pytest.mark.parametrize("lines", LINES, ids=lambda value: f"{value}lines")
+async def test_memory_per_line(scale_setup: ScaleSetup, lines: int) -> None:
+    """Python memory held by Home Assistant and the integration once the entry is loaded, per line."""
+    _simulator, entry, timings = await scale_setup(lines, 0, trace=True)
+    entities = len(
+        [state for state in entry.runtime_data.features.hass.states.async_all() if "bench_" in state.entity_id]
+    )
+    record(
+        "memory per line (tracemalloc: allocations held after set-up, simulator excluded)",
+        ["lines", "entities", "KiB in all", "KiB per line", "KiB per entity"],
+        [
+            lines,
+            entities,
+            f"{timings['memory'] / 1024:.0f}",
+            f"{timings['memory'] / 1024 / lines:.1f}",
+            f"{timings['memory'] / 1024 / entities:.2f}",
+        ],
+    )
+
+
+@pytest.mark.parametrize("rate_limit", [None, 50], ids=["no_limit", "limit50"])
+async def test_rate_limited_refresh(scale_setup: ScaleSetup, rate_limit: int | None) -> None:
+    """500 lines, 30 ms: one feature refresh by a client that has not met the limit yet, then a second one."""
+    lines = 500
+    simulator, entry, _timings = await scale_setup(lines, 30)
+    runtime = entry.runtime_data
+    # A client that knows nothing of a limit yet (as after a restart), then the limit.
+    runtime.client.gate.aimd = Aimd(ceiling=runtime.client.gate.aimd.ceiling)
+    simulator.set_network(rate_limit=rate_limit)
+    await asyncio.sleep(1.1)
+    for run in ("first", "second"):
+        simulator.reset_request_counts()
+        start = time.perf_counter()
+        await runtime.features.async_refresh()
+        elapsed = time.perf_counter() - start
+        complete = all(runtime.features.line_available(user_id) for user_id in runtime.lines)
+        stats = runtime.client.concurrency()
+        record(
+            "rate limit: one feature refresh, 500 lines, 30 ms (+- 3 ms)",
+            [
+                "limit /s",
+                "refresh",
+                "seconds",
+                "floor s (lines / limit)",
+                "429s",
+                "requests",
+                "every line read",
+                "pace /s",
+                "window",
+            ],
+            [
+                rate_limit or "-",
+                run,
+                f"{elapsed:.2f}",
+                f"{lines / rate_limit:.1f}" if rate_limit else "-",
+                simulator.rate_limited_count(),
+                simulator.total_requests(),
+                "yes" if complete else "NO",
+                stats["rate"] or "-",
+                stats["limit"],
+            ],
+        )
+
+
+@pytest.mark.parametrize("latency_ms", LATENCIES, ids=lambda value: f"{value}ms")
+async def test_push_storm(hass: HomeAssistant, scale_setup: ScaleSetup, latency_ms: int) -> None:
+    """1,000 DND changes per second for 10 s over 500 lines, pushed over real HTTP: latency, and none lost."""
+    lines = 500
+    simulator, entry, _timings = await scale_setup(lines, latency_ms)
+    runtime = entry.runtime_data
+    user_ids = list(runtime.lines)
+    entity_of = {user_id: f"switch.bench_{user_id - FIRST_USER_ID}_do_not_disturb" for user_id in user_ids}
+    pending: dict[str, deque[tuple[float, str]]] = {entity_id: deque() for entity_id in entity_of.values()}
+    latencies: list[float] = []
+    received_before = runtime.push.pushes_received
+
+    def on_change(event: Event[EventStateChangedData]) -> None:
+        queue = pending.get(event.data["entity_id"])
+        new_state = event.data["new_state"]
+        if queue and new_state is not None:
+            now = time.perf_counter()
+            # The changes of one line arrive in order: this state ends those up to its value.
+            while queue:
+                start, wanted = queue.popleft()
+                latencies.append((now - start) * 1000)
+                if wanted == new_state.state:
+                    break
+
+    unsub = hass.bus.async_listen("state_changed", on_change)
+    states = {user_id: hass.states.get(entity_id).state == "on" for user_id, entity_id in entity_of.items()}
+    total = STORM_RATE * STORM_SECONDS
+    batch = 10  # changes per tick: 1,000 per second in ticks of 10 ms
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    for index in range(0, total, batch):
+        for offset in range(batch):
+            user_id = user_ids[(index + offset) % lines]
+            states[user_id] = not states[user_id]
+            pending[entity_of[user_id]].append((time.perf_counter(), "on" if states[user_id] else "off"))
+            simulator.set_dnd(user_id, states[user_id])
+        delay = begin + (index + batch) / STORM_RATE - loop.time()
+        await asyncio.sleep(max(delay, 0))
+    sent_in = loop.time() - begin
+    await simulator.wait_for_pushes(within=120)
+    await hass.async_block_till_done()
+    unsub()
+    lost = sum(len(queue) for queue in pending.values())
+    wrong = sum(1 for user_id, on in states.items() if (hass.states.get(entity_of[user_id]).state == "on") is not on)
+    deliveries = [delivery for delivery in simulator.deliveries() if delivery["resourceType"] == "FEATURE"]
+    record(
+        f"push storm: {STORM_RATE} DND changes/s for {STORM_SECONDS} s over {lines} lines, real HTTP",
+        [
+            "latency ms",
+            "changes",
+            "sent in s",
+            "pushes received",
+            "not 200",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "lost",
+            "wrong at the end",
+        ],
+        [
+            latency_ms,
+            total,
+            f"{sent_in:.1f}",
+            runtime.push.pushes_received - received_before,
+            sum(1 for delivery in deliveries if delivery["status"] != 200),
+            f"{statistics.median(latencies):.1f}",
+            f"{p99(latencies):.1f}",
+            f"{max(latencies):.1f}",
+            lost,
+            wrong,
+        ],
+    )
