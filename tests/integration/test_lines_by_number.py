@@ -296,6 +296,7 @@ async def test_discovery_aborts(hass: HomeAssistant, simulator: Simulator, init_
     result = await start({"entry_id": entry.entry_id, "user_id": FRONT_DESK})
     assert result["description_placeholders"]["number"] == "-"
     assert result["description_placeholders"]["default_name"] == f"Line {FRONT_DESK}"
+    assert result["description_placeholders"]["account"] == f"`{DEMO_USERNAME}`"
     assert flow["flow_id"] != result["flow_id"]
 
 
