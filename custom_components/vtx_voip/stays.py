@@ -128,6 +128,8 @@ class StayManager:
         result: dict[str, Any] = {"line": line.name, "user_id": line.user_id, "guest": guest}
         try:
             result["baseline_features"] = await self.manager.async_save_baseline(line)
+            # On disk now: a hard kill during the stay must not take the baseline along.
+            await self.manager.store.async_save()
         except HomeAssistantError as err:
             LOGGER.warning(
                 "Check-in of %s: the baseline could not be taken (%s); the previous one is kept", line.name, err
