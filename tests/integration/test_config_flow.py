@@ -14,6 +14,7 @@ from typing import Any, cast
 from unittest.mock import MagicMock, call, patch
 
 from homeassistant.config_entries import (
+    SOURCE_INTEGRATION_DISCOVERY,
     SOURCE_USER,
     ConfigEntry,
     ConfigEntryState,
@@ -28,10 +29,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.config_flow import normalize_push_url, parse_lines
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, CONF_PUSH_BASE_URL, DEFAULT_URL, DOMAIN
+from custom_components.vtx_voip.numbering import DestinationClass
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
-from .conftest import ROOM_101, ROOM_102, WEBHOOK_ID, line_subentry
+from .conftest import PUSH_BASE_URL, ROOM_101, ROOM_102, WEBHOOK_ID, line_subentry
 
 ROOM_103 = 176133
 SETUP = "custom_components.vtx_voip.async_setup_entry"
@@ -55,9 +57,19 @@ async def start(hass: HomeAssistant) -> str:
 
 
 def test_parse_lines() -> None:
-    lines, bad = parse_lines(" 176125 = Room 101\n\n176129\n176133: Lobby \nroom 4\n176125 = Room 1O1")
-    assert lines == {176125: "Room 1O1", 176129: "Line 176129", 176133: "Lobby"}
-    assert bad == ["room 4"]
+    lines, bad = parse_lines(
+        " 176125 = Room 101\n\n176129\n176133: Lobby \nroom 4\n+41 22 566 21 94 = Room 1O1\n"
+        "0225662195\n+41225662196@M.ipvoip.ch = Desk = 2\n= nothing"
+    )
+    assert [(ref.user_id, ref.number, ref.login, name) for ref, name in lines] == [
+        (176125, None, None, "Room 101"),
+        (176129, None, None, ""),
+        (176133, None, None, "Lobby"),
+        (None, "+41225662194", None, "Room 1O1"),
+        (None, "+41225662195", None, ""),
+        (None, "+41225662196", "+41225662196@m.ipvoip.ch", "Desk = 2"),
+    ]
+    assert bad == ["room 4", "= nothing"]
 
 
 def test_normalize_push_url() -> None:
@@ -138,12 +150,12 @@ async def test_lines_errors_then_recover(hass: HomeAssistant, simulator: Simulat
     await hass.config_entries.flow.async_configure(flow_id, account(simulator))
     result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": "Room 101\n176125"})
     assert result["errors"] == {"user_ids": "invalid_user_ids"}
-    assert result["description_placeholders"] == {"lines": "Room 101"}
+    assert result["description_placeholders"]["lines"] == "Room 101"
     result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": "  \n"})
     assert result["errors"] == {"user_ids": "no_user_ids"}
     result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": f"{ROOM_101}\n999999"})
     assert result["errors"] == {"user_ids": "unknown_user_ids"}
-    assert result["description_placeholders"] == {"lines": "999999"}
+    assert result["description_placeholders"]["lines"] == "999999"
     simulator.fail_next(503, count=4)
     result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": f"{ROOM_101}"})
     assert result["errors"] == {"base": "cannot_connect"}
@@ -169,21 +181,21 @@ async def test_subentry_add_and_errors(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     entry = init_integration
-    result = await _add_line(hass, entry, {"user_id": ROOM_101})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_101)})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
-    result = await _add_line(hass, entry, {"user_id": 999999})
+    result = await _add_line(hass, entry, {"user_id": str(999999)})
     assert result["errors"] == {"base": "unknown_user_id"}
     simulator.fail_next(503)
-    result = await _add_line(hass, entry, {"user_id": ROOM_103})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103)})
     assert result["errors"] == {"base": "cannot_connect"}
     simulator.fail_next(401)
-    result = await _add_line(hass, entry, {"user_id": ROOM_103})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103)})
     assert result["errors"] == {"base": "invalid_auth"}
     simulator.fail_next(403)
-    result = await _add_line(hass, entry, {"user_id": ROOM_103})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103)})
     assert result["errors"] == {"base": "unknown_user_id"}
-    result = await _add_line(hass, entry, {"user_id": ROOM_103, "name": "  Lobby "})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103), "name": "  Lobby "})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     added = [s for s in entry.subentries.values() if s.unique_id == str(ROOM_103)]
@@ -201,11 +213,11 @@ async def test_subentry_reconfigure(
         assert result["step_id"] == "reconfigure"
         return dict(await hass.config_entries.subentries.async_configure(result["flow_id"], data))
 
-    result = await reconfigure({"user_id": ROOM_101})
+    result = await reconfigure({"user_id": str(ROOM_101)})
     assert result["reason"] == "already_configured"
-    result = await reconfigure({"user_id": 999999})
+    result = await reconfigure({"user_id": str(999999)})
     assert result["errors"] == {"base": "unknown_user_id"}
-    result = await reconfigure({"user_id": ROOM_103, "name": "Room 103"})
+    result = await reconfigure({"user_id": str(ROOM_103), "name": "Room 103"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -256,10 +268,18 @@ async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integ
     assert result["reason"] == "wrong_account"
 
 
+async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> dict[str, Any]:
+    """Open the options menu and choose a step."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["settings", "tariffs"]
+    return dict(await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": step}))
+
+
 async def test_options(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
     entry = init_integration
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await _options_step(hass, entry, "settings")
+    assert result["step_id"] == "settings"
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_PUSH_BASE_URL: "nope"})
     assert result["errors"] == {CONF_PUSH_BASE_URL: "invalid_url"}
     result = await hass.config_entries.options.async_configure(
@@ -267,22 +287,78 @@ async def test_options(hass: HomeAssistant, simulator: Simulator, init_integrati
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_PUSH_BASE_URL: "https://ha.example.com", "presence_interval": 30}
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert entry.options == {
+        CONF_PUSH_BASE_URL: "https://ha.example.com",
+        "enterprise_discovery": True,
+        "presence_interval": 30,
+    }
+    result = await _options_step(hass, entry, "settings")
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     await hass.async_block_till_done()
-    assert entry.options == {"presence_interval": 30}
-    # The presence interval: read back by the reloaded entry (while presence is polled).
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert entry.options == {"enterprise_discovery": True, "presence_interval": 30}
+    # The presence interval: read back by the reloaded entry (presence polled: no push URL).
+    result = await _options_step(hass, entry, "settings")
     result = await hass.config_entries.options.async_configure(result["flow_id"], {"presence_interval": 120})
     await hass.async_block_till_done()
-    assert entry.options == {"presence_interval": 120}
+    assert entry.options == {"enterprise_discovery": True, "presence_interval": 120}
     assert entry.runtime_data.presence.configured_interval == timedelta(seconds=120)
     assert entry.runtime_data.presence.update_interval == timedelta(seconds=120)
+    result = await _options_step(hass, entry, "settings")
     with pytest.raises(InvalidData):
-        await hass.config_entries.options.async_configure(
-            (await hass.config_entries.options.async_init(entry.entry_id))["flow_id"], {"presence_interval": 5}
-        )
+        await hass.config_entries.options.async_configure(result["flow_id"], {"presence_interval": 5})
+
+
+async def test_tariff_options(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
+    """The tariffs step stores prices as decimal strings, keeps the push URL, and shows what it stored."""
+    entry = init_integration
+    hass.config.currency = "CHF"
+    result = await _options_step(hass, entry, "tariffs")
+    assert result["step_id"] == "tariffs"
+    assert result["description_placeholders"] == {"currency": "CHF"}
+    given: dict[str, Any] = {
+        cls_: {"price_per_minute": 0, "billing": "per_minute", "minimum_seconds": 0, "setup_price": 0}
+        for cls_ in ("internal", "national_fixed", "national_mobile", "international", "special")
+    }
+    given["national_mobile"] = {
+        "price_per_minute": 0.35,
+        "billing": "per_second",
+        "minimum_seconds": 30,
+        "setup_price": 0.1,
+    }
+    given["international"]["price_per_minute"] = 1.2
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**given, "bill_incoming": True, "retention_days": 90}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_PUSH_BASE_URL] == PUSH_BASE_URL
+    assert entry.options["tariffs"]["national_mobile"] == {
+        "price_per_minute": "0.35",
+        "billing": "per_second",
+        "minimum_seconds": 30,
+        "setup_price": "0.1",
+    }
+    assert entry.options["tariffs"]["international"]["price_per_minute"] == "1.2"
+    assert entry.options["bill_incoming"] is True
+    assert entry.options["retention_days"] == 90
+    # The reloaded entry prices with them; the form shows them again.
+    tariffs = entry.runtime_data.stays.tariffs
+    assert str(tariffs.classes[DestinationClass.NATIONAL_MOBILE].price_per_minute) == "0.35"
+    assert entry.runtime_data.calls.retention.days == 90
+    result = await _options_step(hass, entry, "tariffs")
+    suggested = {
+        key.schema: key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    assert suggested["retention_days"] == 90
+    assert suggested["bill_incoming"] is True
+    # Changing the push URL afterwards keeps the tariffs.
+    result = await _options_step(hass, entry, "settings")
+    await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert CONF_PUSH_BASE_URL not in entry.options
+    assert entry.options["tariffs"]["international"]["price_per_minute"] == "1.2"
 
 
 async def test_subentry_with_broken_entry_url(hass: HomeAssistant, simulator: Simulator) -> None:
@@ -299,7 +375,7 @@ async def test_subentry_with_broken_entry_url(hass: HomeAssistant, simulator: Si
         },
     )
     entry.add_to_hass(hass)
-    result = await _add_line(hass, entry, {"user_id": ROOM_103})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103)})
     assert result["errors"] == {"base": "cannot_connect"}
 
 
@@ -333,7 +409,7 @@ async def test_lines_step_refuses_lines_of_other_entries(hass: HomeAssistant, si
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"user_ids": "user_ids_configured"}
-    assert result["description_placeholders"] == {"lines": f"{ROOM_101}, {ROOM_102}"}
+    assert result["description_placeholders"]["lines"] == f"{ROOM_102}, {ROOM_101}"
     assert simulator.total_requests() == requests
     with patch(SETUP, return_value=True):
         result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": f"{ROOM_103} = Lobby"})
@@ -349,13 +425,13 @@ async def test_subentry_refuses_lines_of_other_entries(
     # A duplicate of Room 101 made before lines were checked across entries.
     other = other_account_entry(simulator, (ROOM_101, "Old Room 101"))
     other.add_to_hass(hass)
-    result = await _add_line(hass, other, {"user_id": ROOM_102})
+    result = await _add_line(hass, other, {"user_id": str(ROOM_102)})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
-    result = await _add_line(hass, init_integration, {"user_id": ROOM_101})
+    result = await _add_line(hass, init_integration, {"user_id": str(ROOM_101)})
     assert result["reason"] == "already_configured"
     # The "note" sub-entry's user_id is not a line: ROOM_103 is free.
-    result = await _add_line(hass, other, {"user_id": ROOM_103, "name": "Lobby"})
+    result = await _add_line(hass, other, {"user_id": str(ROOM_103), "name": "Lobby"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
     subentry = next(s for s in other.subentries.values() if s.unique_id == str(ROOM_101))
@@ -364,10 +440,10 @@ async def test_subentry_refuses_lines_of_other_entries(
         result = await other.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
         return await hass.config_entries.subentries.async_configure(result["flow_id"], data)
 
-    moved = await reconfigure({"user_id": ROOM_102})
+    moved = await reconfigure({"user_id": str(ROOM_102)})
     assert moved["type"] is FlowResultType.ABORT
     assert moved["reason"] == "already_configured"
-    renamed = await reconfigure({"user_id": ROOM_101, "name": "Room 101 (old)"})
+    renamed = await reconfigure({"user_id": str(ROOM_101), "name": "Room 101 (old)"})
     assert renamed["type"] is FlowResultType.ABORT
     assert renamed["reason"] == "reconfigure_successful"
     assert other.subentries[subentry.subentry_id].title == "Room 101 (old)"
@@ -391,6 +467,8 @@ def _resolved_strings() -> dict[str, Any]:
 
 def _step_placeholders(step: Mapping[str, Any]) -> set[str]:
     texts = [step.get("title", ""), step.get("description", ""), *step.get("data_description", {}).values()]
+    for section in step.get("sections", {}).values():
+        texts += [section.get("name", ""), *section.get("data_description", {}).values()]
     return {name for text in texts for name in PLACEHOLDER.findall(text)}
 
 
@@ -414,7 +492,10 @@ async def test_forms_give_the_placeholders_of_their_texts(
     await hass.async_block_till_done()
     seen("config", await config_entry.start_reauth_flow(hass))
     seen("config", await config_entry.start_reconfigure_flow(hass))
-    seen("options", await hass.config_entries.options.async_init(config_entry.entry_id))
+    for step in ("settings", "tariffs"):
+        menu = await hass.config_entries.options.async_init(config_entry.entry_id)
+        assert menu["type"] is FlowResultType.MENU
+        seen("options", await hass.config_entries.options.async_configure(menu["flow_id"], {"next_step_id": step}))
     seen(
         "config_subentries.line",
         await hass.config_entries.subentries.async_init(
@@ -425,20 +506,38 @@ async def test_forms_give_the_placeholders_of_their_texts(
         "config_subentries.line",
         await config_entry.start_subentry_reconfigure_flow(hass, next(iter(config_entry.subentries))),
     )
+    seen(
+        "config",
+        await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data={"entry_id": config_entry.entry_id, "user_id": 176133, "login_name": "+41225662196@m.ipvoip.ch"},
+        ),
+    )
 
     strings = _resolved_strings()
     sections = {"config": strings["config"], "options": strings["options"]} | {
         f"config_subentries.{kind}": flows for kind, flows in strings["config_subentries"].items()
     }
-    expected = {(section, step_id) for section, texts in sections.items() for step_id in texts["step"]}
+    expected = {
+        (section, step_id)
+        for section, texts in sections.items()
+        for step_id, step in texts["step"].items()
+        if "menu_options" not in step
+    }
     assert set(shown) == expected, "a step of strings.json is not shown by this test"
     for (section, step_id), placeholders in shown.items():
         needed = _step_placeholders(sections[section]["step"][step_id])
         given = {name for name, value in placeholders.items() if value is not None}
         assert needed <= given, f"{section}.step.{step_id} lacks {sorted(needed - given)}"
-    # The lines step shows the errors that name lines: it always gives {lines}.
+    # The lines step (and Add line) show the errors that name lines: they always give their placeholders.
     error_placeholders = {name for text in strings["config"]["error"].values() for name in PLACEHOLDER.findall(text)}
-    assert error_placeholders == {"lines"} <= set(shown[("config", "lines")])
+    assert error_placeholders == {"lines", "version", "logins", "user_id_help_url"}
+    assert error_placeholders <= set(shown[("config", "lines")])
+    line_errors = strings["config_subentries"]["line"]["error"].values()
+    assert {name for text in line_errors for name in PLACEHOLDER.findall(text)} <= set(
+        shown[("config_subentries.line", "user")]
+    )
     account_steps = [strings["config"]["step"][step] for step in ("user", "reconfigure")]
     assert set().union(*map(_step_placeholders, account_steps)) == {"default_url", "example_username"}
     assert shown[("config", "user")]["default_url"] == DEFAULT_URL
