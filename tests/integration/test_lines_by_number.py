@@ -373,6 +373,7 @@ async def test_options_discovery_and_domain(
         "push_base_url": PUSH_BASE_URL,
         "enterprise_discovery": False,
         "sip_domain": "sip.example.ch",
+        "presence_interval": 30,
     }
     [feature] = [sub for sub in simulator.subscriptions() if sub["resourceType"] == "FEATURE"]
     assert feature["userIds"] == [ROOM_101, ROOM_102]
