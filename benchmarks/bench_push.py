@@ -70,6 +70,7 @@ async def push_setup(
         handler.setLevel(logging.WARNING)
     # The HTTP server starts with the client: the routes the entry needs must exist by then.
     assert await async_setup_component(hass, "webhook", {})
+    assert await async_setup_component(hass, DOMAIN, {})  # its CSV views
     client = await hass_client_no_auth()
     server_url = f"http://127.0.0.1:{client.server.port}"
     simulators: list[Simulator] = []
