@@ -32,6 +32,7 @@ import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
+import pytest
 
 from custom_components.vtx_voip.api import CallLog
 from custom_components.vtx_voip.api.assumptions import RESOURCE_CALL_LOG
@@ -156,6 +157,7 @@ def _size(path: Path) -> int:
     return sum(Path(f"{path}{suffix}").stat().st_size for suffix in ("", "-wal") if Path(f"{path}{suffix}").exists())
 
 
+@pytest.mark.timeout(3600)  # 10 million calls to write: beyond the per-test 120 s
 async def test_ledger_size_and_bill_time(hass: HomeAssistant, tmp_path: Path) -> None:
     """The size on disk of a generated ledger, and the time of a 30-day bill of one line on it."""
     path = tmp_path / "ledger.db"
