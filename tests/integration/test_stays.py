@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 import shutil
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -25,7 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.vtx_voip.const import DOMAIN
-from custom_components.vtx_voip.ledger import ledger_path
+from custom_components.vtx_voip.ledger import LedgerError, ledger_path
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102
@@ -314,6 +315,16 @@ async def test_check_in_twice_and_errors(
         await call(hass, "check_out", device_id=[line_device(hass, ROOM_101), line_device(hass, ROOM_102)])
     assert err.value.translation_placeholders == {"line": "Room 102"}
     assert state.attributes["guest"] == "Second"
+    # A stay that cannot be closed in the ledger stays open (the bill is not lost).
+    stays = config_entry.runtime_data.stays
+    with (
+        patch.object(stays.tracker.ledger, "check_out", side_effect=LedgerError("disk full")),
+        pytest.raises(HomeAssistantError) as failed,
+    ):
+        await _check_out(hass)
+    assert failed.value.translation_key == "ledger_failed"
+    assert stays.stay_of(ROOM_101) is not None
+    await stays._async_refresh(ROOM_102)
     # A reset that fails is told in the bill; the stay is closed all the same.
     simulator.fail_next(503, count=None)
     bill = await _check_out(hass)
@@ -350,6 +361,10 @@ async def test_check_out_button_and_csv(
     assert bill["calls"][0]["id"] == made["id"]
     assert Decimal(str(bill["calls"][0]["cost"])) == Decimal("0.26")
 
+    # Pressed again: no stay is open, told as such.
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call("button", "press", {"entity_id": entity_id}, blocking=True)
+    assert err.value.translation_key == "no_stay"
     no_auth = await hass_client_no_auth()
     response = await no_auth.get(bill["csv_path"])
     assert response.status == 200
