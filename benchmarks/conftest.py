@@ -24,13 +24,14 @@ from tests.integration.conftest import (
     PUSH_BASE_URL,
     WEBHOOK_ID,
     auto_enable_custom_integrations,
+    ledger_dir,
     line_subentry,
     seed_with_lines,
 )
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
-__all__ = ["FIRST_USER_ID", "auto_enable_custom_integrations", "seed_with_lines"]
+__all__ = ["FIRST_USER_ID", "auto_enable_custom_integrations", "ledger_dir", "seed_with_lines"]
 
 
 # Tables printed at the end of the session: title -> (header, rows).
