@@ -22,6 +22,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.typing import ConfigType
 
 from .api import VtxAuthenticationError, VtxClient, VtxError
@@ -39,10 +40,12 @@ from .const import (
 from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
 from .data import LineConfig, VtxConfigEntry, VtxRuntimeData, configured_lines
 from .entity import account_device_info, signal_line_added
+from .frontend import async_register_frontend
 from .lines import LineManager
 from .linestore import LineStore
 from .push import PushManager, async_remove_subscriptions
 from .services import async_setup_services
+from .websocket import async_setup_websocket
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -57,8 +60,12 @@ PLATFORMS: list[Platform] = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions."""
+    """Register the actions, the front desk board (websocket command, frontend module), logbook texts."""
     async_setup_services(hass)
+    async_setup_websocket(hass)
+    await async_register_frontend(hass)
+    # The logbook describes calls from the cache (it cannot wait): load its texts.
+    await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
     return True
 
 

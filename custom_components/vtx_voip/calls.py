@@ -37,6 +37,10 @@ SEEN_MAX_AGE: Final = BACKFILL_MAX_AGE + BACKFILL_OVERLAP + timedelta(days=1)
 # A bound on memory and storage whatever the call volume (the oldest go first).
 SEEN_IDS_KEPT: Final = 50_000
 SEEN_PRUNE_SLACK: Final = 1000
+# Missed calls are kept per line (when they ended) for the front desk's count since
+# check-in or today: a month at most, and at most this many per line.
+MISSED_MAX_AGE: Final = timedelta(days=31)
+MISSED_KEPT: Final = 500
 
 
 class CallEventType(StrEnum):
@@ -56,6 +60,17 @@ def call_event_type(call: CallLog) -> CallEventType:
     return CallEventType.INCOMING
 
 
+def call_end(call: CallLog, default: datetime) -> datetime:
+    """When a call ended: its start plus its duration (``default`` when its start is unknown).
+
+    The API gives no end time; a missed call (no duration) ends when it started ringing,
+    as far as the call log can tell.
+    """
+    if call.call_start is None:
+        return default
+    return call.call_start + timedelta(seconds=call.duration)
+
+
 def signal_call(entry_id: str) -> str:
     """Dispatcher signal sent with (user_id, CallLog, CallEventType) for each new call."""
     return f"{DOMAIN}_{entry_id}_call"
@@ -67,6 +82,7 @@ class _Stored(TypedDict):
     last_check: str | None
     outgoing_seconds: dict[str, int]
     last_call: dict[str, str]
+    missed: dict[str, list[str]]
 
 
 class CallTracker:
@@ -85,6 +101,7 @@ class CallTracker:
         self.last_check: datetime | None = None
         self.outgoing_seconds: dict[int, int] = {}
         self.last_call: dict[int, datetime] = {}
+        self.missed: dict[int, list[datetime]] = {}
 
     async def async_load(self) -> None:
         """Load what earlier runs stored."""
@@ -107,6 +124,11 @@ class CallTracker:
             for user_id, value in stored.get("last_call", {}).items()
             if (parsed := dt_util.parse_datetime(value)) is not None
         }
+        self.missed = {
+            int(user_id): sorted(parsed for value in values if (parsed := dt_util.parse_datetime(str(value))))
+            for user_id, values in (stored.get("missed") or {}).items()
+            if isinstance(values, list)
+        }
 
     def _prune(self) -> None:
         """Forget ids no history read can return any more; keep at most SEEN_IDS_KEPT."""
@@ -121,6 +143,7 @@ class CallTracker:
             "last_check": self.last_check.isoformat() if self.last_check else None,
             "outgoing_seconds": {str(k): v for k, v in self.outgoing_seconds.items()},
             "last_call": {str(k): v.isoformat() for k, v in self.last_call.items()},
+            "missed": {str(k): [item.isoformat() for item in v] for k, v in self.missed.items() if v},
         }
 
     @callback
@@ -139,8 +162,12 @@ class CallTracker:
         event_type = call_event_type(call)
         if event_type is CallEventType.OUTGOING:
             self.outgoing_seconds[call.user_id] = self.outgoing_seconds.get(call.user_id, 0) + call.duration
-        if call.user_id not in self.last_call or start >= self.last_call[call.user_id]:
-            self.last_call[call.user_id] = start
+        # The last call is when it ended: a 95-second call that just ended is "now".
+        end = call_end(call, now)
+        if call.user_id not in self.last_call or end >= self.last_call[call.user_id]:
+            self.last_call[call.user_id] = end
+        if event_type is CallEventType.MISSED:
+            self._add_missed(call.user_id, end)
         self.hass.bus.async_fire(
             EVENT_CALL,
             {
@@ -153,6 +180,7 @@ class CallTracker:
                 "dialled_number": call.call_party_dial_number,
                 "direction": call.direction,
                 "start": start.isoformat(),
+                "end": end.isoformat(),
                 "duration": call.duration,
                 "call_log": call.raw,
             },
@@ -161,11 +189,23 @@ class CallTracker:
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         return True
 
+    def _add_missed(self, user_id: int, end: datetime) -> None:
+        oldest = dt_util.utcnow() - MISSED_MAX_AGE
+        kept = [item for item in self.missed.get(user_id, []) if item >= oldest]
+        kept.append(end)
+        kept.sort()
+        self.missed[user_id] = kept[-MISSED_KEPT:]
+
+    def missed_since(self, user_id: int, since: datetime) -> list[datetime]:
+        """When the line's missed calls since ``since`` ended, oldest first."""
+        return [item for item in self.missed.get(user_id, []) if item >= since]
+
     @callback
     def async_forget_line(self, user_id: int) -> None:
         """Forget a removed line's totals."""
         self.outgoing_seconds.pop(user_id, None)
         self.last_call.pop(user_id, None)
+        self.missed.pop(user_id, None)
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
 
     @callback

@@ -139,7 +139,7 @@ def _call_summary(call: CallLog) -> dict[str, Any]:
     return {
         "id": call.id,
         "type": call_event_type(call).value,
-        "start": call.call_start.isoformat() if call.call_start else None,
+        "start": dt_util.as_local(call.call_start).isoformat() if call.call_start else None,
         "duration": call.duration,
         "number": call.call_party_number,
         "dialled_number": call.call_party_dial_number,
@@ -193,7 +193,12 @@ async def _async_get_call_history(call: ServiceCall) -> ServiceResponse:
             }
         )
     totals = {key: sum(item["totals"][key] for item in lines) for key in lines[0]["totals"]}
-    response: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "lines": lines, "totals": totals}
+    response: dict[str, Any] = {
+        "start": dt_util.as_local(start).isoformat(),
+        "end": dt_util.as_local(end).isoformat(),
+        "lines": lines,
+        "totals": totals,
+    }
     return response
 
 

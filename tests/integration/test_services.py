@@ -179,7 +179,9 @@ async def test_until_undoes_the_forward(
         {"forward": "unconditional", "destination": MOBILE, "until": until.isoformat()},
         device_id=line_device(hass, ROOM_101),
     )
-    assert result["lines"][0]["until"] == until.isoformat()
+    # Times in responses are in Home Assistant's time zone.
+    assert result["lines"][0]["until"] == dt_util.as_local(until).isoformat()
+    assert dt_util.parse_datetime(result["lines"][0]["until"]) == until
     manager = init_integration.runtime_data.manager
     assert manager is not None
     assert len(manager.store.reverts) == 1
@@ -323,7 +325,8 @@ async def test_naive_until_is_local_time(
         {"forward": "unconditional", "destination": MOBILE, "until": local.replace(tzinfo=None).isoformat()},
         device_id=line_device(hass, ROOM_101),
     )
-    assert result["lines"][0]["until"] == dt_util.as_utc(local).isoformat()
+    assert result["lines"][0]["until"] == local.isoformat()
+    assert result["lines"][0]["until"].endswith(local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:])
 
 
 @pytest.mark.parametrize(
@@ -754,8 +757,10 @@ async def test_get_call_history_totals(
         {"start": check_in.isoformat()},
         device_id=[line_device(hass, ROOM_101), line_device(hass, ROOM_102)],
     )
-    assert result["start"] == check_in.isoformat()
-    assert result["end"] == dt_util.utcnow().isoformat()
+    # In Home Assistant's time zone, not UTC.
+    assert result["start"] == dt_util.as_local(check_in).isoformat()
+    assert result["end"] == dt_util.now().isoformat()
+    assert not result["end"].endswith("+00:00")
     room_101, room_102 = result["lines"]
     assert room_101["line"] == "Room 101"
     assert room_101["totals"] == {
