@@ -28,7 +28,7 @@ const UNAVAILABLE = ["unavailable", "unknown"];
 
 const STYLE = `
   :host { display: block; }
-  .board { display: grid; gap: 8px; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); padding: 4px; }
+  .board { display: grid; gap: 8px; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); padding: 4px; }
   .empty { padding: 16px; color: var(--secondary-text-color); }
   ha-card, .card { display: block; height: 100%; box-sizing: border-box; }
   .line { padding: 10px 12px; border-left: 6px solid var(--status-colour); border-radius: var(--ha-card-border-radius, 12px); }
