@@ -18,7 +18,7 @@ from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.components.websocket_api.decorators import async_response, websocket_command
 from homeassistant.components.websocket_api.messages import event_message
-from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntryState
+from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, SupportsResponse, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -111,27 +111,22 @@ def async_board(hass: HomeAssistant, entry_id: str | None = None, area_id: str |
     dev_reg = dr.async_get(hass)
     lines: list[dict[str, Any]] = []
     for entry in _loaded_entries(hass, entry_id):
-        if entry.state is not ConfigEntryState.LOADED:
-            continue
         runtime = entry.runtime_data
         for line in runtime.lines.values():
             device = dev_reg.async_get_device_by_identifier((DOMAIN, str(line.user_id)), entry.entry_id)
-            if device is None:
+            shown = {
+                key: registry_entry
+                for key, (platform, suffix) in LINE_ENTITIES.items()
+                if (entity_id := ent_reg.async_get_entity_id(platform, DOMAIN, f"{line.user_id}_{suffix}"))
+                and (registry_entry := ent_reg.async_get(entity_id)) is not None
+                and not registry_entry.disabled
+            }
+            # A line is in the area of its status entity, else of its device.
+            status = shown.get("status")
+            area = (status.area_id if status else None) or (device.area_id if device else None)
+            if device is None or not shown or (area_id is not None and area != area_id):
                 continue
-            area = device.area_id
-            entities: dict[str, str] = {}
-            for key, (platform, suffix) in LINE_ENTITIES.items():
-                entity_id = ent_reg.async_get_entity_id(platform, DOMAIN, f"{line.user_id}_{suffix}")
-                registry_entry = ent_reg.async_get(entity_id) if entity_id else None
-                if registry_entry is None or registry_entry.disabled:
-                    continue
-                entities[key] = registry_entry.entity_id
-                if key == "status" and registry_entry.area_id:
-                    area = registry_entry.area_id
-            if area_id is not None and area != area_id:
-                continue
-            if not entities:
-                continue
+            entities = {key: registry_entry.entity_id for key, registry_entry in shown.items()}
             since, since_check_in = missed_window(entry, line.user_id)
             missed = runtime.calls.missed_since(line.user_id, since)
             lines.append(

@@ -6,15 +6,17 @@ follows lines added in the UI (the sub-entry flow), renamed, moved and removed.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL, UrlManager
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, SupportsResponse
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import area_registry as ar, device_registry as dr
+from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.vtx_voip.const import DOMAIN
@@ -33,12 +35,15 @@ class Board:
     def __init__(self, client: Any) -> None:
         """Wrap a websocket client."""
         self.client = client
+        self.subscription = 0
 
     @classmethod
     async def open(cls, ws_client: WebSocketGenerator, **options: Any) -> tuple[Board, dict[str, Any]]:
         """Subscribe; return the subscription and the first board."""
         board = cls(await ws_client())
-        await board.client.send_json_auto_id({"type": "vtx_voip/front_desk/subscribe", **options})
+        message = {"type": "vtx_voip/front_desk/subscribe", **options}
+        await board.client.send_json_auto_id(message)
+        board.subscription = message["id"]
         result = await board.client.receive_json()
         assert result["success"], result
         return board, await board.next()
@@ -191,6 +196,33 @@ async def test_filters_by_entry_and_area(
     registry.async_update_device(device.id, area_id=area.id)
     moved = await _until(subscription, lambda b: _names(b) == ["Room 101"], hass)
     assert moved["lines"][0]["area_id"] == area.id
+    # The status entity's own area counts for its line.
+    er.async_get(hass).async_update_entity("sensor.room_102_line_status", area_id=area.id)
+    both = await _until(subscription, lambda b: len(b["lines"]) == 2, hass)
+    assert _names(both) == ["Room 101", "Room 102"]
+
+
+async def test_disabled_entity_is_left_out_and_unsubscribe(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """A disabled entity is not on its line's card; unsubscribing with a change pending sends nothing more."""
+    board, _ = await Board.open(hass_ws_client)
+    er.async_get(hass).async_update_entity("switch.room_101_do_not_disturb", disabled_by=er.RegistryEntryDisabler.USER)
+    current = await _until(board, lambda b: "dnd" not in b["lines"][0]["entities"], hass)
+    assert "forward" in current["lines"][0]["entities"]
+    assert "dnd" in current["lines"][1]["entities"]
+    subscription = board.subscription
+    registry = dr.async_get(hass)
+    device = registry.async_get_device_by_identifier((DOMAIN, str(ROOM_101)), init_integration.entry_id)
+    assert device is not None
+    registry.async_update_device(device.id, name_by_user="Suite")
+    await board.client.send_json_auto_id({"type": "unsubscribe_events", "subscription": subscription})
+    result = await board.client.receive_json()
+    assert result["success"], result
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=5))
+    await hass.async_block_till_done()
+    await board.client.send_json_auto_id({"type": "ping"})
+    assert (await board.client.receive_json())["type"] == "pong"
 
 
 async def test_unloaded_entry_leaves_the_board(
