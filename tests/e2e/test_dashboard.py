@@ -255,8 +255,9 @@ class Board:
         its sidebar): the window is made as high as the board instead.
         """
         size = self.page.viewport_size or VIEWPORT
-        bottom = await self.page.locator("vtx-voip-front-desk-card").evaluate("e => e.getBoundingClientRect().bottom")
-        await self.page.set_viewport_size({"width": size["width"], "height": max(VIEWPORT["height"], int(bottom) + 12)})
+        # The board's height plus Home Assistant's toolbar above it (the page may be scrolled).
+        height = await self.page.locator("vtx-voip-front-desk-card").evaluate("e => e.getBoundingClientRect().height")
+        await self.page.set_viewport_size({"width": size["width"], "height": max(VIEWPORT["height"], int(height) + 80)})
         await self.page.mouse.move(0, 0)
         await self.page.wait_for_timeout(500)
         await asyncio.to_thread(PICTURES.mkdir, exist_ok=True)
