@@ -81,6 +81,19 @@ class Api:
         """Initialise."""
         self.sim = sim
 
+    def _user_id(self, request: web.Request) -> int:
+        """Return the userId of a user path: a number, or (platform 7.8+) a login name.
+
+        INFERRED (A.USER_LOGIN_FEATURES_PATH): a login name where a userId goes; before
+        7.8, or for a login the platform does not know, the answer is 404.
+        """
+        value = request.match_info["user_id"]
+        if value.isascii() and value.isdigit():
+            return _int_param(request, "user_id")
+        if self.sim.resolves_login_names:
+            return self.sim.state.line_by_login(value).user_id
+        raise SimError(404, f"User {value} not found")
+
     def error(
         self, request: web.Request, status: int, message: str, headers: dict[str, str] | None = None
     ) -> web.Response:
@@ -185,7 +198,7 @@ class Api:
 
     async def user_features(self, request: web.Request) -> web.Response:
         """``GET v1/users/{userId}/feat``."""
-        return json_response({"features": self.sim.state.list_features(_int_param(request, "user_id"))})
+        return json_response({"features": self.sim.state.list_features(self._user_id(request))})
 
     async def get_feature(self, request: web.Request) -> web.Response:
         """``GET v1/feat/{id}``."""
@@ -200,7 +213,7 @@ class Api:
 
     async def presence(self, request: web.Request) -> web.Response:
         """``GET v1/users/{userId}/presence``."""
-        return json_response(self.sim.state.get_presence(_int_param(request, "user_id")))
+        return json_response(self.sim.state.get_presence(self._user_id(request)))
 
     async def list_subscriptions(self, request: web.Request) -> web.Response:
         """``GET v1/subscriptions``."""
@@ -242,7 +255,7 @@ class Api:
         if self.sim.refuses("call_history"):
             status = WIKI_ONLY["call_history"].status
             return self.error(request, status, f"No endpoint {request.method} {request.path}")
-        user_id = _int_param(request, "user_id")
+        user_id = self._user_id(request)
         bounds = []
         for name in (A.CALL_HISTORY_PARAM_FROM, A.CALL_HISTORY_PARAM_TO):
             raw = request.query.get(name)

@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="the server's clock runs this far ahead (+) or behind (-) the host's",
     )
+    serve.add_argument(
+        "--version",
+        metavar="BUILD_VERSION",
+        help="the buildVersion the server info reports (default: the seed's, 7.7.2.12); from 7.8 on, "
+        "user paths take login names",
+    )
     serve.add_argument("--verbose", "-v", action="store_true")
 
     ctl = commands.add_parser("ctl", help="drive a running simulator through its control API")
@@ -164,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("presence-push", help="accept PRESENCE subscriptions or not").add_argument("state", type=_on_off)
     cmd = sub.add_parser("profile", help="show or switch the profile (wiki: only what the wiki documents)")
     cmd.add_argument("profile", nargs="?", choices=PROFILES)
+    cmd = sub.add_parser("version", help="show or set the buildVersion (7.8 and newer take login names)")
+    cmd.add_argument("build_version", nargs="?")
     return parser
 
 
@@ -232,6 +240,10 @@ def ctl_request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | No
         if args.clock_command == "show":
             return "GET", "clock", None
         return "POST", "clock", {args.clock_command: args.seconds}
+    if command == "version":
+        if args.build_version is None:
+            return "GET", "version", None
+        return "POST", "version", {"buildVersion": args.build_version}
     if command == "profile":
         return ("GET", "profile", None) if args.profile is None else ("POST", "profile", {"profile": args.profile})
     return "POST", "presence-push", {"enabled": args.state}
@@ -267,6 +279,7 @@ def banner(
     *,
     profile: str = PROFILE_DEFAULT,
     clock_offset: float = 0.0,
+    version: str = "",
 ) -> str:
     """Return what ``serve`` prints on start."""
     rows = "\n".join(f"    userId {user_id}  {login}  {name}" for user_id, login, name in lines)
@@ -274,6 +287,7 @@ def banner(
         f"VTX OpenAPI simulator listening on {url}\n"
         f"  API base URL    {api_url}\n"
         f"  profile         {profile}\n"
+        f"  buildVersion    {version or '-'}\n"
         f"  clock offset    {clock_offset:+g} s\n"
         f"  username        {DEMO_USERNAME}\n"
         f"  password        {DEMO_PASSWORD}\n"
@@ -294,6 +308,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         presence_push=not args.no_presence_push,
         profile=args.profile,
         clock_offset=args.clock_offset,
+        version=args.version,
     )
     await sim.start()
     stop = stop or asyncio.Event()
@@ -305,7 +320,15 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
             handled.append(signum)
     try:
         lines = [(line.user_id, line.login_name, line.name) for line in sim.state.lines.values()]
-        text = banner(sim.url, sim.base_url, sim.control_url, lines, profile=sim.profile, clock_offset=sim.clock_offset)
+        text = banner(
+            sim.url,
+            sim.base_url,
+            sim.control_url,
+            lines,
+            profile=sim.profile,
+            clock_offset=sim.clock_offset,
+            version=sim.version,
+        )
         print(text, flush=True)
         await stop.wait()
     finally:

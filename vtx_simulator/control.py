@@ -109,6 +109,8 @@ class Control:
             ("POST", "presence-push", self.set_presence_push),
             ("GET", "profile", self.profile),
             ("POST", "profile", self.set_profile),
+            ("GET", "version", self.version),
+            ("POST", "version", self.set_version),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, f"{base}/{path}", handler)
@@ -312,6 +314,16 @@ class Control:
         body = await _body(request)
         self.sim.set_profile(_get(body, "profile", str))
         return json_response(self._profile_json())
+
+    async def version(self, request: web.Request) -> web.Response:
+        """``GET version``: ``{"buildVersion", "loginNames"}`` (whether user paths take login names)."""
+        return json_response({"buildVersion": self.sim.version, "loginNames": self.sim.resolves_login_names})
+
+    async def set_version(self, request: web.Request) -> web.Response:
+        """``POST version {"buildVersion": "7.8.0.1"}``."""
+        body = await _body(request)
+        self.sim.version = _get(body, "buildVersion", str)
+        return await self.version(request)
 
     def _profile_json(self) -> dict[str, Any]:
         refused = {

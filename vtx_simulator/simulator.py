@@ -15,6 +15,7 @@ from typing import Any, Self, cast
 from aiohttp import web
 
 from .app import Api
+from .assumed import A
 from .clock import Clock, format_local_millis
 from .const import (
     API_PREFIX,
@@ -72,8 +73,12 @@ class Simulator:
         push_transport: PushTransport | None = None,
         profile: str = PROFILE_DEFAULT,
         clock_offset: float = 0.0,
+        version: str | None = None,
     ) -> None:
         """Initialise (nothing listens until ``start()``).
+
+        ``version`` replaces the seed's ``buildVersion`` (e.g. "7.8.0.1": from 7.8 on, user
+        paths take login names too, see ``assumptions.LOGIN_NAME_MIN_VERSION``).
 
         ``push_transport`` (``async (url, body, headers) -> status``) replaces the HTTP POST
         of deliveries, e.g. to hand them to Home Assistant's test client. A non-zero
@@ -93,6 +98,7 @@ class Simulator:
         self.password = password
         self.application_id = application_id
         self._presence_push_default = presence_push
+        self._version = version
         self.purge_interval = purge_interval
         self.api_faults = ApiFaults()
         self.push = PushDispatcher(self.clock, push_timeout, push_transport)
@@ -110,6 +116,8 @@ class Simulator:
             application_id=self.application_id,
             presence_push=self._presence_push_allowed(),
         )
+        if self._version is not None:
+            state.server_info["buildVersion"] = self._version
         self.push.attach(state)
         return state
 
@@ -321,6 +329,23 @@ class Simulator:
 
     def _presence_push_allowed(self) -> bool:
         return self._presence_push_default and not self.refuses("presence_push")
+
+    # --- platform version --------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        """The ``buildVersion`` the server info reports."""
+        return str(self.state.server_info.get("buildVersion", ""))
+
+    @version.setter
+    def version(self, version: str) -> None:
+        """Report another ``buildVersion`` from now on (kept across ``reset``)."""
+        self._version = version
+        self.state.server_info["buildVersion"] = version
+
+    @property
+    def resolves_login_names(self) -> bool:
+        """Whether user paths take login names (platform 7.8+)."""
+        return bool(A.supports_login_names(self.version))
 
     # --- profile -----------------------------------------------------------------------
     @property

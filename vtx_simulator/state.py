@@ -311,6 +311,14 @@ class SimulatorState:
         except KeyError:
             raise SimError(404, f"User {user_id} not found") from None
 
+    def line_by_login(self, login: str) -> Line:
+        """Return the line of a login name (the domain in any case) or raise a 404."""
+        wanted = login.strip().lower()
+        for line in self.lines.values():
+            if line.login_name.lower() == wanted:
+                return line
+        raise SimError(404, f"User {login} not found")
+
     def context(self, user_id: int) -> JsonDict:
         """Return the ``context`` block of a push event about a user."""
         line = self.line(user_id)

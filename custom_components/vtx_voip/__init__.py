@@ -38,7 +38,7 @@ from .const import (
     REQUEST_TIMEOUT,
 )
 from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
-from .data import LineConfig, VtxConfigEntry, VtxRuntimeData, configured_lines
+from .data import LineConfig, VtxConfigEntry, VtxRuntimeData, configured_lines, reload_key
 from .entity import account_device_info, signal_line_added
 from .frontend import async_register_frontend
 from .lines import LineManager
@@ -130,7 +130,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
         manager=manager,
         push=push,
         account_device_id=account.id,
-        built_from=(dict(entry.data), dict(entry.options)),
+        built_from=reload_key(entry),
     )
     _async_remove_stale_devices(hass, entry, lines)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -156,7 +156,7 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: VtxConfigEntry, line
 async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> None:
     """Apply line sub-entry changes in place; reload when the account itself changed."""
     runtime = entry.runtime_data
-    if (dict(entry.data), dict(entry.options)) != runtime.built_from:
+    if reload_key(entry) != runtime.built_from:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     wanted = configured_lines(entry)

@@ -15,17 +15,28 @@ ACCOUNT_MODEL: Final = "VoIP OpenAPI"
 
 DEFAULT_URL: Final = "https://api.ipvoip.ch/openapi/"
 
+# Where to ask for a line's userId (the wiki's missing-features table: VTX support gets it).
+USER_ID_HELP_URL: Final = "https://wiki.vtx.ch/wiki/VoIP:OpenAPI"
+
 # Entry data
 CONF_APPLICATION_ID: Final = "application_id"
 CONF_WEBHOOK_ID: Final = "webhook_id"
+# The SIP domain of the account's login names, learned from a resolved login name or a
+# push context (changing it does not reload the entry).
+CONF_SIP_DOMAIN: Final = "sip_domain"
 # Main flow, step "lines"
 CONF_USER_IDS: Final = "user_ids"
-# Sub-entry of type "line": data {"user_id": int, "name": str}
+# Sub-entry of type "line": data {"user_id": int, "name": str} and "number" (E.164) when known
 SUBENTRY_TYPE_LINE: Final = "line"
 CONF_USER_ID: Final = "user_id"
 CONF_LINE_NAME: Final = "name"
+CONF_NUMBER: Final = "number"
 # Options
 CONF_PUSH_BASE_URL: Final = "push_base_url"
+# Options: the SIP domain login names are built with (CONF_SIP_DOMAIN, empty: learned or
+# the default), and whether lines of the whole enterprise are discovered (default on).
+CONF_ENTERPRISE_DISCOVERY: Final = "enterprise_discovery"
+DEFAULT_ENTERPRISE_DISCOVERY: Final = True
 
 # Cadence
 # Features: polled every minute without push, reconciled every 15 minutes with push.

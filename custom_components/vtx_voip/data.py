@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
-from .const import CONF_LINE_NAME, CONF_USER_ID, SUBENTRY_TYPE_LINE
+from .const import CONF_LINE_NAME, CONF_SIP_DOMAIN, CONF_USER_ID, SUBENTRY_TYPE_LINE
 
 if TYPE_CHECKING:
     from .api import ServerInfo, VtxClient
@@ -52,6 +52,16 @@ def configured_lines(entry: ConfigEntry) -> dict[int, LineConfig]:
         if subentry.subentry_type == SUBENTRY_TYPE_LINE
     )
     return {line.user_id: line for line in lines}
+
+
+def reload_key(entry: ConfigEntry) -> tuple[dict[str, object], dict[str, object]]:
+    """Return the entry data and options whose change reloads the entry.
+
+    The SIP domain learned from the API (a push context, a resolved login name) is kept in
+    the entry data but changes nothing that runs: it is left out.
+    """
+    data = {key: value for key, value in entry.data.items() if key != CONF_SIP_DOMAIN}
+    return data, dict(entry.options)
 
 
 @dataclass(slots=True, kw_only=True)

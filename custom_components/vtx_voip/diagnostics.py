@@ -8,7 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_APPLICATION_ID, CONF_PUSH_BASE_URL, CONF_WEBHOOK_ID
+from .const import CONF_APPLICATION_ID, CONF_NUMBER, CONF_PUSH_BASE_URL, CONF_SIP_DOMAIN, CONF_WEBHOOK_ID
 from .data import VtxConfigEntry
 
 # Secrets, numbers and names, and every URL (they hold the user's hostnames).
@@ -19,6 +19,9 @@ TO_REDACT = {
     CONF_WEBHOOK_ID,
     CONF_URL,
     CONF_PUSH_BASE_URL,
+    CONF_SIP_DOMAIN,
+    CONF_NUMBER,
+    "enterpriseNames",
     "applicationId",
     "creatorId",
     "notificationUrl",

@@ -13,6 +13,7 @@ from typing import Any, cast
 from unittest.mock import MagicMock, call, patch
 
 from homeassistant.config_entries import (
+    SOURCE_INTEGRATION_DISCOVERY,
     SOURCE_USER,
     ConfigEntry,
     ConfigEntryState,
@@ -54,9 +55,19 @@ async def start(hass: HomeAssistant) -> str:
 
 
 def test_parse_lines() -> None:
-    lines, bad = parse_lines(" 176125 = Room 101\n\n176129\n176133: Lobby \nroom 4\n176125 = Room 1O1")
-    assert lines == {176125: "Room 1O1", 176129: "Line 176129", 176133: "Lobby"}
-    assert bad == ["room 4"]
+    lines, bad = parse_lines(
+        " 176125 = Room 101\n\n176129\n176133: Lobby \nroom 4\n+41 22 566 21 94 = Room 1O1\n"
+        "0225662195\n+41225662196@M.ipvoip.ch = Desk = 2\n= nothing"
+    )
+    assert [(ref.user_id, ref.number, ref.login, name) for ref, name in lines] == [
+        (176125, None, None, "Room 101"),
+        (176129, None, None, ""),
+        (176133, None, None, "Lobby"),
+        (None, "+41225662194", None, "Room 1O1"),
+        (None, "+41225662195", None, ""),
+        (None, "+41225662196", "+41225662196@m.ipvoip.ch", "Desk = 2"),
+    ]
+    assert bad == ["room 4", "= nothing"]
 
 
 def test_normalize_push_url() -> None:
@@ -137,12 +148,12 @@ async def test_lines_errors_then_recover(hass: HomeAssistant, simulator: Simulat
     await hass.config_entries.flow.async_configure(flow_id, account(simulator))
     result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": "Room 101\n176125"})
     assert result["errors"] == {"user_ids": "invalid_user_ids"}
-    assert result["description_placeholders"] == {"lines": "Room 101"}
+    assert result["description_placeholders"]["lines"] == "Room 101"
     result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": "  \n"})
     assert result["errors"] == {"user_ids": "no_user_ids"}
     result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": f"{ROOM_101}\n999999"})
     assert result["errors"] == {"user_ids": "unknown_user_ids"}
-    assert result["description_placeholders"] == {"lines": "999999"}
+    assert result["description_placeholders"]["lines"] == "999999"
     simulator.fail_next(503, count=4)
     result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": f"{ROOM_101}"})
     assert result["errors"] == {"base": "cannot_connect"}
@@ -168,21 +179,21 @@ async def test_subentry_add_and_errors(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     entry = init_integration
-    result = await _add_line(hass, entry, {"user_id": ROOM_101})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_101)})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
-    result = await _add_line(hass, entry, {"user_id": 999999})
+    result = await _add_line(hass, entry, {"user_id": str(999999)})
     assert result["errors"] == {"base": "unknown_user_id"}
     simulator.fail_next(503)
-    result = await _add_line(hass, entry, {"user_id": ROOM_103})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103)})
     assert result["errors"] == {"base": "cannot_connect"}
     simulator.fail_next(401)
-    result = await _add_line(hass, entry, {"user_id": ROOM_103})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103)})
     assert result["errors"] == {"base": "invalid_auth"}
     simulator.fail_next(403)
-    result = await _add_line(hass, entry, {"user_id": ROOM_103})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103)})
     assert result["errors"] == {"base": "unknown_user_id"}
-    result = await _add_line(hass, entry, {"user_id": ROOM_103, "name": "  Lobby "})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103), "name": "  Lobby "})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     added = [s for s in entry.subentries.values() if s.unique_id == str(ROOM_103)]
@@ -200,11 +211,11 @@ async def test_subentry_reconfigure(
         assert result["step_id"] == "reconfigure"
         return dict(await hass.config_entries.subentries.async_configure(result["flow_id"], data))
 
-    result = await reconfigure({"user_id": ROOM_101})
+    result = await reconfigure({"user_id": str(ROOM_101)})
     assert result["reason"] == "already_configured"
-    result = await reconfigure({"user_id": 999999})
+    result = await reconfigure({"user_id": str(999999)})
     assert result["errors"] == {"base": "unknown_user_id"}
-    result = await reconfigure({"user_id": ROOM_103, "name": "Room 103"})
+    result = await reconfigure({"user_id": str(ROOM_103), "name": "Room 103"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -266,11 +277,11 @@ async def test_options(hass: HomeAssistant, simulator: Simulator, init_integrati
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_PUSH_BASE_URL: "https://ha.example.com"}
+    assert entry.options == {CONF_PUSH_BASE_URL: "https://ha.example.com", "enterprise_discovery": True}
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     await hass.async_block_till_done()
-    assert entry.options == {}
+    assert entry.options == {"enterprise_discovery": True}
 
 
 async def test_subentry_with_broken_entry_url(hass: HomeAssistant, simulator: Simulator) -> None:
@@ -287,7 +298,7 @@ async def test_subentry_with_broken_entry_url(hass: HomeAssistant, simulator: Si
         },
     )
     entry.add_to_hass(hass)
-    result = await _add_line(hass, entry, {"user_id": ROOM_103})
+    result = await _add_line(hass, entry, {"user_id": str(ROOM_103)})
     assert result["errors"] == {"base": "cannot_connect"}
 
 
@@ -321,7 +332,7 @@ async def test_lines_step_refuses_lines_of_other_entries(hass: HomeAssistant, si
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"user_ids": "user_ids_configured"}
-    assert result["description_placeholders"] == {"lines": f"{ROOM_101}, {ROOM_102}"}
+    assert result["description_placeholders"]["lines"] == f"{ROOM_102}, {ROOM_101}"
     assert simulator.total_requests() == requests
     with patch(SETUP, return_value=True):
         result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": f"{ROOM_103} = Lobby"})
@@ -337,13 +348,13 @@ async def test_subentry_refuses_lines_of_other_entries(
     # A duplicate of Room 101 made before lines were checked across entries.
     other = other_account_entry(simulator, (ROOM_101, "Old Room 101"))
     other.add_to_hass(hass)
-    result = await _add_line(hass, other, {"user_id": ROOM_102})
+    result = await _add_line(hass, other, {"user_id": str(ROOM_102)})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
-    result = await _add_line(hass, init_integration, {"user_id": ROOM_101})
+    result = await _add_line(hass, init_integration, {"user_id": str(ROOM_101)})
     assert result["reason"] == "already_configured"
     # The "note" sub-entry's user_id is not a line: ROOM_103 is free.
-    result = await _add_line(hass, other, {"user_id": ROOM_103, "name": "Lobby"})
+    result = await _add_line(hass, other, {"user_id": str(ROOM_103), "name": "Lobby"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
     subentry = next(s for s in other.subentries.values() if s.unique_id == str(ROOM_101))
@@ -352,10 +363,10 @@ async def test_subentry_refuses_lines_of_other_entries(
         result = await other.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
         return await hass.config_entries.subentries.async_configure(result["flow_id"], data)
 
-    moved = await reconfigure({"user_id": ROOM_102})
+    moved = await reconfigure({"user_id": str(ROOM_102)})
     assert moved["type"] is FlowResultType.ABORT
     assert moved["reason"] == "already_configured"
-    renamed = await reconfigure({"user_id": ROOM_101, "name": "Room 101 (old)"})
+    renamed = await reconfigure({"user_id": str(ROOM_101), "name": "Room 101 (old)"})
     assert renamed["type"] is FlowResultType.ABORT
     assert renamed["reason"] == "reconfigure_successful"
     assert other.subentries[subentry.subentry_id].title == "Room 101 (old)"
@@ -413,6 +424,14 @@ async def test_forms_give_the_placeholders_of_their_texts(
         "config_subentries.line",
         await config_entry.start_subentry_reconfigure_flow(hass, next(iter(config_entry.subentries))),
     )
+    seen(
+        "config",
+        await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data={"entry_id": config_entry.entry_id, "user_id": 176133, "login_name": "+41225662196@m.ipvoip.ch"},
+        ),
+    )
 
     strings = _resolved_strings()
     sections = {"config": strings["config"], "options": strings["options"]} | {
@@ -424,9 +443,14 @@ async def test_forms_give_the_placeholders_of_their_texts(
         needed = _step_placeholders(sections[section]["step"][step_id])
         given = {name for name, value in placeholders.items() if value is not None}
         assert needed <= given, f"{section}.step.{step_id} lacks {sorted(needed - given)}"
-    # The lines step shows the errors that name lines: it always gives {lines}.
+    # The lines step (and Add line) show the errors that name lines: they always give their placeholders.
     error_placeholders = {name for text in strings["config"]["error"].values() for name in PLACEHOLDER.findall(text)}
-    assert error_placeholders == {"lines"} <= set(shown[("config", "lines")])
+    assert error_placeholders == {"lines", "version", "logins", "user_id_help_url"}
+    assert error_placeholders <= set(shown[("config", "lines")])
+    line_errors = strings["config_subentries"]["line"]["error"].values()
+    assert {name for text in line_errors for name in PLACEHOLDER.findall(text)} <= set(
+        shown[("config_subentries.line", "user")]
+    )
     account_steps = [strings["config"]["step"][step] for step in ("user", "reconfigure")]
     assert set().union(*map(_step_placeholders, account_steps)) == {"default_url", "example_username"}
     assert shown[("config", "user")]["default_url"] == DEFAULT_URL

@@ -77,6 +77,11 @@ def feature_subscriptions(simulator: Simulator) -> list[Any]:
     return [sub for sub in simulator.state.subscriptions.values() if sub.resource_type == "FEATURE"]
 
 
+def line_subscriptions(simulator: Simulator) -> list[Any]:
+    """The simulator's live CALL_LOG subscriptions: by userIds (FEATURE covers the enterprise)."""
+    return [sub for sub in simulator.state.subscriptions.values() if sub.resource_type == "CALL_LOG"]
+
+
 def subentry_id(entry: MockConfigEntry, user_id: int) -> str:
     """The sub-entry of a line."""
     return next(sub.subentry_id for sub in entry.subentries.values() if int(sub.data["user_id"]) == user_id)
@@ -247,7 +252,7 @@ async def test_lines_change_in_place(
     assert device.name == "Room 103"
     assert line_entities(hass, entry, ROOM_103)
     assert hass.states.get("switch.room_103_do_not_disturb").state == STATE_OFF
-    [feature_sub] = feature_subscriptions(simulator)
+    [feature_sub] = line_subscriptions(simulator)
     assert set(feature_sub.user_ids) == {ROOM_101, ROOM_102, ROOM_103}
     simulator.set_dnd(ROOM_103, True)
     await settle(hass, simulator)
@@ -273,7 +278,7 @@ async def test_lines_change_in_place(
     assert line_device(hass, entry, ROOM_102) is None
     assert line_entities(hass, entry, ROOM_102) == []
     assert all(hass.states.get(entity_id) is None for entity_id in room_102_ids)
-    [feature_sub] = feature_subscriptions(simulator)
+    [feature_sub] = line_subscriptions(simulator)
     assert set(feature_sub.user_ids) == {ROOM_101, ROOM_103}
 
     assert entry.state is ConfigEntryState.LOADED
@@ -313,7 +318,7 @@ async def test_line_given_another_user_id(
     assert line_entities(hass, entry, ROOM_103)
     assert entry.runtime_data is runtime
     assert set(runtime.lines) == {ROOM_101, ROOM_103}
-    [feature_sub] = feature_subscriptions(simulator)
+    [feature_sub] = line_subscriptions(simulator)
     assert set(feature_sub.user_ids) == {ROOM_101, ROOM_103}
     assert [event.data["entity_id"] for event in events if event.data["entity_id"].startswith("switch.room_101_")] == []
 

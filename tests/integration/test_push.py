@@ -16,6 +16,7 @@ from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.vtx_voip.api import parse_datetime
@@ -90,13 +91,15 @@ def add_foreign_subscription(simulator: Simulator, url: str = "https://other.exa
 async def test_subscriptions_at_setup(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """FEATURE, CALL_LOG and PRESENCE by userIds, to the webhook, nearly 3 days; push healthy."""
+    """FEATURE for the enterprise, CALL_LOG and PRESENCE by userIds, to the webhook, nearly 3 days; push healthy."""
     entry = init_integration
     subs = by_type(simulator)
     assert set(subs) == {"FEATURE", "CALL_LOG", "PRESENCE"}
+    assert subs["FEATURE"]["enterpriseNames"] == ["291908.bus.ent"]
+    assert "userIds" not in subs["FEATURE"]
     now = dt_util.utcnow()
     for sub in subs.values():
-        assert sub["userIds"] == [ROOM_101, ROOM_102]
+        assert sub.get("userIds", [ROOM_101, ROOM_102]) == [ROOM_101, ROOM_102]
         expires = parse_datetime(sub["expires"])
         assert expires is not None
         assert timedelta(days=2) < expires - now <= timedelta(days=3)
@@ -212,7 +215,10 @@ async def test_lines_added_and_removed_update_subscriptions(
     assert entry.state is ConfigEntryState.LOADED
     subs = by_type(simulator)
     assert len(subs) == 3
-    assert all(sub["userIds"] == [ROOM_101, ROOM_102, ROOM_102_SIM] for sub in subs.values())
+    assert all(
+        sub.get("userIds", [ROOM_101, ROOM_102, ROOM_102_SIM]) == [ROOM_101, ROOM_102, ROOM_102_SIM]
+        for sub in subs.values()
+    )
 
     # A push for the new line reaches it.
     simulator.set_dnd(ROOM_102_SIM, True)
@@ -223,7 +229,7 @@ async def test_lines_added_and_removed_update_subscriptions(
     await hass.async_block_till_done(wait_background_tasks=True)
     subs = by_type(simulator)
     assert len(subs) == 3
-    assert all(sub["userIds"] == [ROOM_101, ROOM_102] for sub in subs.values())
+    assert all(sub.get("userIds", [ROOM_101, ROOM_102]) == [ROOM_101, ROOM_102] for sub in subs.values())
 
 
 async def test_unload_cancels_timers(
@@ -445,8 +451,9 @@ async def test_healthy_cadence_and_request_budget(
     assert issue(hass, init_integration, "push_stalled") is None
 
 
+@pytest.mark.parametrize("push_options", [{"push_base_url": PUSH_BASE_URL, "enterprise_discovery": False}])
 async def test_entry_without_lines(hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry) -> None:
-    """An entry with no line subscribes to nothing and reports push off, without an issue."""
+    """Without discovery, an entry with no line subscribes to nothing and reports push off, without an issue."""
     config_entry.add_to_hass(hass)
     for subentry_id in list(config_entry.subentries):
         hass.config_entries.async_remove_subentry(config_entry, subentry_id)

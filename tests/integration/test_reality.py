@@ -31,7 +31,7 @@ from custom_components.vtx_voip.coordinator import FAILED_LINE_RETRY
 from custom_components.vtx_voip.push import STALL_GRACE, PushManager
 from vtx_simulator import Simulator
 
-from .conftest import ROOM_101, ROOM_102, WEBHOOK_ID
+from .conftest import ROOM_101, WEBHOOK_ID
 from .test_push import CREATE, RENEW, by_type, issue, settle, travel
 
 CALLLOGS = "GET /openapi/v1/users/{user_id}/calllogs"
@@ -389,7 +389,8 @@ async def test_subscription_found_at_the_api_is_adopted_not_duplicated(
         "resourceType": "FEATURE",
         "notificationUrl": old["notificationUrl"],
         "expires": (dt_util.utcnow() + timedelta(days=2)).isoformat(),
-        "userIds": [ROOM_101, ROOM_102],
+        # The FEATURE subscription covers the enterprise (discovery on by default).
+        "enterpriseNames": ["291908.bus.ent"],
     }
     made = simulator.state.create_subscription(body).id
     # ... and the one held is gone.

@@ -14,6 +14,8 @@ from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102
 
+ENTERPRISE = "291908.bus.ent"
+
 ROOM_103 = 176133
 
 
@@ -49,7 +51,7 @@ async def test_add_line(
     result = await hass.config_entries.subentries.async_init((entry.entry_id, "line"), context={"source": "user"})
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"user_id": ROOM_103, "name": "Room 103"}
+        result["flow_id"], {"user_id": str(ROOM_103), "name": "Room 103"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await _settle(hass)
@@ -66,7 +68,7 @@ async def test_add_line(
     }
     # The new line is in the subscriptions: a change at its phone arrives by push.
     for subscription in simulator.subscriptions():
-        assert ROOM_103 in subscription["userIds"]
+        assert ROOM_103 in subscription.get("userIds", []) or subscription["enterpriseNames"] == [ENTERPRISE]
     simulator.set_dnd(ROOM_103, True)
     await simulator.wait_for_pushes()
     await hass.async_block_till_done()
@@ -99,7 +101,8 @@ async def test_remove_line(
     assert set(runtime.features.data) == {ROOM_101}
     assert set(runtime.presence.data) == {ROOM_101}
     for subscription in simulator.subscriptions():
-        assert subscription["userIds"] == [ROOM_101]
+        assert subscription.get("userIds", [ROOM_101]) == [ROOM_101]
+        assert subscription.get("enterpriseNames", [ENTERPRISE]) == [ENTERPRISE]
     # The remaining line still works.
     assert _line_device(device_registry, entry, ROOM_101) is not None
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_OFF
@@ -113,7 +116,7 @@ async def test_rename_line(
     result = await entry.start_subentry_reconfigure_flow(hass, _subentry_id(entry, ROOM_101))
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"user_id": ROOM_101, "name": "Suite 1"}
+        result["flow_id"], {"user_id": str(ROOM_101), "name": "Suite 1"}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -138,7 +141,7 @@ async def test_change_line_user_id(
     subentry_id = _subentry_id(entry, ROOM_102)
     result = await entry.start_subentry_reconfigure_flow(hass, subentry_id)
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"user_id": ROOM_103, "name": "Room 102"}
+        result["flow_id"], {"user_id": str(ROOM_103), "name": "Room 102"}
     )
     assert result["reason"] == "reconfigure_successful"
     await _settle(hass)

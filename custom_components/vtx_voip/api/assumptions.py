@@ -110,3 +110,67 @@ ERROR_BODY_KEYS: Final = ("timestamp", "status", "error", "message", "path")
 def spring_error_body(status: int, error: str, message: str, path: str, timestamp: str) -> dict[str, Any]:
     """Build an error body in Spring's default shape (used by the simulator)."""
     return dict(zip(ERROR_BODY_KEYS, (timestamp, status, error, message, path), strict=True))
+
+
+# --- Lines by login name or phone number -----------------------------------------------
+# FOUND (missing-features table): "In version 7.8+ of the platform, all features should
+# work with names and/or IDs", the names being login names (``/openapi/v1/users/{userLogin}/feat``).
+# The server info's ``buildVersion`` (e.g. "7.7.2.12") tells the version.
+LOGIN_NAME_MIN_VERSION: Final = (7, 8)
+# INFERRED: the login name takes the userId's place in the user paths, percent-encoded
+# (``+`` as ``%2B``); a login the platform does not know (or a platform before 7.8) is
+# answered 404. The features it returns carry the line's ``userId`` (FOUND: every feature has it).
+USER_LOGIN_FEATURES_PATH: Final = "v1/users/{login}/feat"
+# FOUND (the wiki's table of enterpriseNames, userIds, loginNames, phone_num): a login name
+# is the E.164 number, "@" and the SIP domain, e.g. +41225662194@m.ipvoip.ch.
+DEFAULT_SIP_DOMAIN: Final = "m.ipvoip.ch"
+# INFERRED: VTX is a Swiss provider: a national number (leading 0, e.g. 0225662194, FOUND as
+# ``callPartyDialNumber`` of +41225117902) is +41 followed by the digits after the 0;
+# "00" is the international prefix.
+NATIONAL_COUNTRY_CODE: Final = "41"
+# FOUND: the login of the OpenAPI account is "openapi@" and the enterprise name
+# (openapi@291908.bus.ent, whose users' push context names enterprise 291908.bus.ent).
+API_LOGIN_PREFIX: Final = "openapi@"
+
+
+def parse_build_version(value: str | None) -> tuple[int, ...] | None:
+    """Return the leading numeric parts of a ``buildVersion`` ("7.7.2.12" -> (7, 7, 2, 12)), or None."""
+    if not value:
+        return None
+    parts: list[int] = []
+    for part in value.strip().split("."):
+        digits = ""
+        for char in part:
+            if not char.isascii() or not char.isdigit():
+                break
+            digits += char
+        if not digits or len(digits) > 6:
+            break
+        parts.append(int(digits))
+        if len(digits) != len(part):
+            break
+    return tuple(parts) or None
+
+
+def supports_login_names(build_version: str | None) -> bool:
+    """Return whether a platform of this ``buildVersion`` resolves login names (7.8 or newer).
+
+    An unreadable version counts as older: the user is asked for userIds, never misled.
+    """
+    version = parse_build_version(build_version)
+    return version is not None and version[: len(LOGIN_NAME_MIN_VERSION)] >= LOGIN_NAME_MIN_VERSION
+
+
+def enterprise_of_login(username: str) -> str | None:
+    """Return the enterprise of an OpenAPI login ("openapi@291908.bus.ent" -> "291908.bus.ent"), or None."""
+    login = username.strip()
+    if not login.lower().startswith(API_LOGIN_PREFIX):
+        return None
+    enterprise = login[len(API_LOGIN_PREFIX) :]
+    if (
+        not enterprise
+        or len(enterprise) > 253
+        or not all(c.isascii() and (c.isalnum() or c in ".-_") for c in enterprise)
+    ):
+        return None
+    return enterprise

@@ -31,6 +31,7 @@ from .assumptions import (
     SUBSCRIPTION_RENEW_METHOD,
     UNSUPPORTED_RETRY,
     UNSUPPORTED_STATUSES,
+    USER_LOGIN_FEATURES_PATH,
 )
 from .exceptions import (
     VtxAuthenticationError,
@@ -348,6 +349,25 @@ class VtxClient:
         body, server_time = await self._request_timed("GET", f"v1/users/{int(user_id)}/feat")
         features, invalid = self._parse(parse_feature_list_checked, body)
         return FeatureRead(features=tuple(features), invalid=invalid, server_time=server_time)
+
+    async def read_features_by_login(self, login: str) -> FeatureRead:
+        """``GET v1/users/{loginName}/feat`` (platform 7.8+, see ``assumptions``): as ``read_features``."""
+        path = USER_LOGIN_FEATURES_PATH.format(login=quote(login, safe="@"))
+        body, server_time = await self._request_timed("GET", path)
+        features, invalid = self._parse(parse_feature_list_checked, body)
+        return FeatureRead(features=tuple(features), invalid=invalid, server_time=server_time)
+
+    async def resolve_login(self, login: str) -> int:
+        """Return the userId of a login name, read from its features (platform 7.8+).
+
+        Raises ``VtxNotFoundError`` when the platform does not know the login (or does not
+        resolve login names at all), or its features name no userId.
+        """
+        read = await self.read_features_by_login(login)
+        user_ids = {feature.user_id for feature in read.features}
+        if len(user_ids) != 1:
+            raise VtxNotFoundError(f"No single line found for a login name ({len(user_ids)} userIds)", status=404)
+        return user_ids.pop()
 
     async def get_feature(self, feature_id: int) -> Feature:
         """``GET v1/feat/{id}``."""

@@ -25,6 +25,7 @@ from .assumptions import (
     STATUS_INACTIVE,
     feature_data_key,
     is_missed_call,
+    supports_login_names,
 )
 from .exceptions import VtxResponseError
 
@@ -167,6 +168,11 @@ class ServerInfo:
             bulk_limit_common=_opt_int(body, "bulkLimitCommon"),
             raw=body,
         )
+
+    @property
+    def supports_login_names(self) -> bool:
+        """Whether the platform resolves login names on user paths (7.8+, see ``assumptions``)."""
+        return supports_login_names(self.build_version)
 
 
 # --- features --------------------------------------------------------------------------

@@ -5,6 +5,10 @@ presence changes) to a notification URL (see ``url``). The manager keeps one sub
 per resource type alive for the entry's lines, applies what arrives, and falls back to
 polling whenever push is not known to work.
 
+With enterprise discovery on (the default), the FEATURE subscription covers every user of
+the account's enterprise: a push about a line that no entry has starts that line's
+discovery flow and changes nothing else.
+
 Health: push is *healthy* while a FEATURE subscription is held and no reconciliation poll
 has found a change that push should have brought. A poll that does find one, with no push
 on the FEATURE subscription during a grace period, declares push *stalled* (polling
@@ -25,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from aiohttp.hdrs import METH_POST
 from homeassistant.components import webhook
-from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
+from homeassistant.const import CONF_USERNAME, EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
@@ -36,6 +40,7 @@ import probatio as vol
 from custom_components.vtx_voip.api import (
     Notification,
     Subscription,
+    VtxAuthenticationError,
     VtxClient,
     VtxError,
     VtxNotFoundError,
@@ -44,7 +49,12 @@ from custom_components.vtx_voip.api import (
     VtxUnsupportedError,
     parse_notification,
 )
-from custom_components.vtx_voip.api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRESENCE
+from custom_components.vtx_voip.api.assumptions import (
+    RESOURCE_CALL_LOG,
+    RESOURCE_FEATURE,
+    RESOURCE_PRESENCE,
+    enterprise_of_login,
+)
 from custom_components.vtx_voip.calls import CallTracker
 from custom_components.vtx_voip.const import (
     CONF_WEBHOOK_ID,
@@ -60,6 +70,13 @@ from custom_components.vtx_voip.coordinator import (
     signal_poll_found_changes,
 )
 from custom_components.vtx_voip.data import VtxConfigEntry
+from custom_components.vtx_voip.discovery import (
+    async_abort_line_discoveries,
+    async_discover_line,
+    async_learn_sip_domain,
+    configured_user_ids,
+    discovery_enabled,
+)
 
 from .const import (
     CALL_FALLBACK_INTERVAL,
@@ -115,6 +132,15 @@ class PushManager:
         # Every id this entry created in this run: pushes carrying them are accepted.
         self._known_ids: set[str] = set()
         self.presence_refused = False
+        # With enterprise discovery on, the FEATURE subscription covers the whole enterprise
+        # (the part of the login after "openapi@"); refused by the API, the lines only.
+        self.enterprise: str | None = (
+            enterprise_of_login(str(entry.data.get(CONF_USERNAME, ""))) if discovery_enabled(entry) else None
+        )
+        self.enterprise_refused = False
+        # userIds whose discovery this run started; pushes about other lines seen.
+        self._discovered: set[int] = set()
+        self.discovery_pushes = 0
         self.stalled = False
         self.last_push: datetime | None = None
         self.pushes_received = 0
@@ -312,7 +338,7 @@ class PushManager:
             if (
                 resource in missing
                 and resource not in self.subscriptions
-                and sorted(subscription.user_ids) == user_ids
+                and self._covers(resource, subscription, user_ids)
                 and subscription.expires is not None
                 and subscription.expires - now > RENEW_BEFORE / 3
             ):
@@ -324,6 +350,52 @@ class PushManager:
                 LOGGER.debug("Deleting subscription %s (%s) found at the API", subscription.id, resource)
                 await self._async_delete(subscription.id)
 
+    @property
+    def feature_by_enterprise(self) -> bool:
+        """Whether the FEATURE subscription is (to be) the enterprise-wide one."""
+        return self.enterprise is not None and not self.enterprise_refused
+
+    def _enterprise_scoped(self, resource: str) -> bool:
+        return resource == RESOURCE_FEATURE and self.feature_by_enterprise
+
+    def _covers(self, resource: str, subscription: Subscription, user_ids: list[int]) -> bool:
+        """Whether a subscription found at the API covers what this entry wants of its type."""
+        if self._enterprise_scoped(resource):
+            return subscription.enterprise_names == (self.enterprise,) and not subscription.user_ids
+        return sorted(subscription.user_ids) == user_ids and not subscription.enterprise_names
+
+    async def _async_create(self, resource: str, user_ids: list[int]) -> Subscription:
+        """Create one subscription: FEATURE for the enterprise when discovery is on, else for the lines.
+
+        An enterprise-wide FEATURE subscription the API refuses (4xx) is not asked again in
+        this run: the lines' own one is created instead (no discovery then).
+        """
+        assert self.notification_url is not None
+        expires = self.client.server_now() + SUBSCRIPTION_LIFETIME
+        if self._enterprise_scoped(resource):
+            assert self.enterprise is not None
+            try:
+                return await self.client.create_subscription(
+                    resource_type=resource,
+                    notification_url=self.notification_url,
+                    expires=expires,
+                    enterprise_names=[self.enterprise],
+                )
+            except (VtxRequestError, VtxAuthenticationError) as err:
+                if isinstance(err, VtxAuthenticationError) and err.status == 401:
+                    raise
+                LOGGER.info(
+                    "The API refused a FEATURE subscription for the whole enterprise (%s); "
+                    "only the configured lines are subscribed and no line is discovered",
+                    err,
+                )
+                self.enterprise_refused = True
+                if not user_ids:
+                    raise
+        return await self.client.create_subscription(
+            resource_type=resource, notification_url=self.notification_url, expires=expires, user_ids=user_ids
+        )
+
     def _wanted(self) -> list[str]:
         wanted = [RESOURCE_FEATURE, RESOURCE_CALL_LOG]
         if not self.presence_refused:
@@ -333,22 +405,22 @@ class PushManager:
     async def _async_ensure_subscriptions(self) -> bool:
         """Create what is missing; return whether something failed."""
         user_ids = sorted(self.features.lines)
-        if not user_ids or self.notification_url is None or self._stopped:
+        if self.notification_url is None or self._stopped:
             return False
         failed = False
-        missing = [resource for resource in self._wanted() if resource not in self.subscriptions]
+        # Without lines, only an enterprise-wide FEATURE subscription (discovery) is kept.
+        missing = [
+            resource
+            for resource in self._wanted()
+            if resource not in self.subscriptions and (user_ids or self._enterprise_scoped(resource))
+        ]
         if missing:
             await self._async_adopt_unknown(missing, user_ids)
         for resource in missing:
             if resource in self.subscriptions:
                 continue
             try:
-                created = await self.client.create_subscription(
-                    resource_type=resource,
-                    notification_url=self.notification_url,
-                    expires=self.client.server_now() + SUBSCRIPTION_LIFETIME,
-                    user_ids=user_ids,
-                )
+                created = await self._async_create(resource, user_ids)
             except VtxRequestError as err:
                 if resource == RESOURCE_PRESENCE:
                     LOGGER.info("The API refused a PRESENCE subscription (%s); presence stays polled", err)
@@ -465,11 +537,18 @@ class PushManager:
         The API cannot change a subscription's userIds, so a new one is created and only
         then the old one deleted: no push is missed in between.
         """
+        async_abort_line_discoveries(self.hass, set(self.features.lines))
         async with self._lock:
             if self._stopped or self.notification_url is None:
                 return
-            old = dict(self.subscriptions)
-            self.subscriptions.clear()
+            # The enterprise-wide FEATURE subscription covers every line already: kept.
+            old = {
+                resource: subscription
+                for resource, subscription in self.subscriptions.items()
+                if not self._enterprise_scoped(resource)
+            }
+            for resource in old:
+                del self.subscriptions[resource]
             failed = await self._async_ensure_subscriptions()
             for resource, subscription in old.items():
                 if resource in self.subscriptions or not self.features.lines:
@@ -565,7 +644,43 @@ class PushManager:
         return web.Response(status=status)
 
     @callback
+    def _async_discover(self, notification: Notification) -> bool:
+        """Start discovery for the unknown lines a push names; return whether it named a known one.
+
+        The SIP domain of the login names is learned from the push contexts too.
+        """
+        lines = self.features.lines
+        contexts = [
+            *(event.context for event in notification.feature_events),
+            *(event.context for event in notification.call_log_events),
+            *(event.context for event in notification.presence_events),
+        ]
+        if (login := next((context.user_name for context in contexts if context.user_name), None)) is not None:
+            async_learn_sip_domain(self.hass, self.entry, login)
+        named: dict[int, str | None] = {}
+        for event in notification.feature_events:
+            named.setdefault(event.feature.user_id, event.context.user_name)
+        for call_event in notification.call_log_events:
+            named.setdefault(call_event.call_log.user_id, call_event.context.user_name)
+        for presence_event in notification.presence_events:
+            if (user_id := presence_event.user_id) is not None:
+                named.setdefault(user_id, presence_event.context.user_name)
+        unknown = {user_id: login for user_id, login in named.items() if user_id not in lines}
+        if unknown and self.feature_by_enterprise and not self._stopped:
+            configured = configured_user_ids(self.hass)
+            for user_id, user_login in unknown.items():
+                if user_id not in self._discovered and user_id not in configured:
+                    self._discovered.add(user_id)
+                    LOGGER.debug("A push named line %s, which no entry has: offering it", user_id)
+                    async_discover_line(self.hass, self.entry, user_id, user_login)
+        return not named or len(unknown) < len(named)
+
+    @callback
     def _async_apply(self, notification: Notification) -> None:
+        if not self._async_discover(notification):
+            # Only about lines this entry does not have: nothing else changes.
+            self.discovery_pushes += 1
+            return
         self.pushes_received += 1
         self.last_push = dt_util.utcnow()
         for event in notification.feature_events:
@@ -609,4 +724,8 @@ class PushManager:
             "calls": self.calls.totals(),
             "unsupported_endpoints": self.client.unsupported_endpoints(),
             "feature_pushes": self.feature_pushes,
+            "enterprise_discovery": self.feature_by_enterprise,
+            "enterprise_refused": self.enterprise_refused,
+            "discovery_pushes": self.discovery_pushes,
+            "lines_discovered": len(self._discovered),
         }
