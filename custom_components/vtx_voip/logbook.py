@@ -15,9 +15,9 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.translation import async_get_cached_translations
 
+from .api.numbers import format_number
 from .calls import EVENT_CALL, CallEventType
 from .const import DOMAIN
-from .util import format_number
 
 # The logbook's texts by event type, as in strings.json (selector "logbook").
 FALLBACK: Final[dict[str, str]] = {
@@ -49,7 +49,7 @@ def async_describe_call(hass: HomeAssistant, event: Event[dict[str, Any]]) -> di
     if event_type not in FALLBACK or event_type == "unknown_number":
         event_type = CallEventType.INCOMING.value
     raw_number = data.get("number") or data.get("dialled_number")
-    number = format_number(str(raw_number)) if raw_number else _text(hass, "unknown_number")
+    number = format_number(str(raw_number).strip()) if raw_number else _text(hass, "unknown_number")
     duration = data.get("duration")
     message = _text(hass, event_type).format(
         number=number, duration=format_duration(duration if isinstance(duration, int) else 0)

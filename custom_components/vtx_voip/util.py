@@ -24,17 +24,3 @@ def normalize_destination(value: str) -> str | None:
     if _SIP.fullmatch(text):
         return text
     return None
-
-
-# A Swiss number in E.164: +41 then nine digits (area or mobile prefix of two).
-_SWISS_E164: Final = re.compile(r"^\+41([0-9]{2})([0-9]{3})([0-9]{2})([0-9]{2})$")
-
-
-def format_number(value: str) -> str:
-    """Return a phone number as people write it (``+41791112233`` -> ``+41 79 111 22 33``).
-
-    Swiss E.164 numbers are grouped; anything else is returned as it came.
-    """
-    if match := _SWISS_E164.fullmatch(value.strip()):
-        return "+41 " + " ".join(match.groups())
-    return value

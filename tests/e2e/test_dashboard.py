@@ -227,7 +227,7 @@ class Board:
                 const step = await hass.callApi("POST", "config/config_entries/subentries/flow",
                     {{handler: [entry.entry_id, "line"], show_advanced_options: false}});
                 return await hass.callApi("POST", `config/config_entries/subentries/flow/${{step.flow_id}}`,
-                    {{user_id: {user_id}, name: "{name}"}});
+                    {{user_id: "{user_id}", name: "{name}"}});
             }}"""
         )
         assert result["type"] == "create_entry", result

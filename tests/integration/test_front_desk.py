@@ -137,7 +137,7 @@ async def test_line_added_in_the_ui_appears_renamed_and_removed_lines_follow(
     result = await hass.config_entries.subentries.async_init((entry.entry_id, "line"), context={"source": "user"})
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"user_id": ROOM_103, "name": "Room 103"}
+        result["flow_id"], {"user_id": str(ROOM_103), "name": "Room 103"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     added = await _until(board, lambda b: "Room 103" in _names(b) and "dnd" in b["lines"][-1]["entities"], hass)

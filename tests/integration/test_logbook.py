@@ -19,7 +19,6 @@ from custom_components.vtx_voip import logbook
 from custom_components.vtx_voip.calls import EVENT_CALL
 from custom_components.vtx_voip.const import DOMAIN
 from custom_components.vtx_voip.services import CALL_HISTORY_SCHEMA, SET_CALL_FORWARD_SCHEMA
-from custom_components.vtx_voip.util import format_number
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102
@@ -87,13 +86,8 @@ async def test_logbook_in_german_and_without_a_number(hass: HomeAssistant, init_
     }
 
 
-def test_number_format() -> None:
-    """Swiss E.164 numbers are grouped as written; anything else is kept."""
-    assert format_number("+41791112233") == "+41 79 111 22 33"
-    assert format_number(" +41225662194 ") == "+41 22 566 21 94"
-    assert format_number("+4917612345678") == "+4917612345678"
-    assert format_number("0225662194") == "0225662194"
-    assert format_number("room@example.ch") == "room@example.ch"
+def test_duration_format() -> None:
+    """Durations read as m:ss, h:mm:ss from an hour on."""
     assert logbook.format_duration(0) == "0:00"
     assert logbook.format_duration(59) == "0:59"
     assert logbook.format_duration(3600) == "1:00:00"
