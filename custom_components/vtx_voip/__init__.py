@@ -40,11 +40,15 @@ from .const import (
 from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
 from .data import LineConfig, VtxConfigEntry, VtxRuntimeData, configured_lines, reload_key
 from .entity import account_device_info, signal_line_added
+from .export import VtxRangeBillView, VtxStayBillView
 from .frontend import async_register_frontend
+from .ledger import LedgerError
 from .lines import LineManager
 from .linestore import LineStore
 from .push import PushManager, async_remove_subscriptions
 from .services import async_setup_services
+from .stays import StayManager
+from .tariffs import Tariffs, retention_days
 from .websocket import async_setup_websocket
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -60,8 +64,10 @@ PLATFORMS: list[Platform] = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions, the front desk board (websocket command, frontend module), logbook texts."""
+    """Register the actions, the CSV export, the front desk board (websocket, frontend module), logbook texts."""
     async_setup_services(hass)
+    hass.http.register_view(VtxStayBillView())
+    hass.http.register_view(VtxRangeBillView())
     async_setup_websocket(hass)
     await async_register_frontend(hass)
     # The logbook describes calls from the cache (it cannot wait): load its texts.
@@ -103,15 +109,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
     await features.async_config_entry_first_refresh()
     await presence.async_config_entry_first_refresh()
 
-    calls = CallTracker(hass, entry.entry_id, lines)
-    await calls.async_load()
+    calls = CallTracker(hass, entry.entry_id, lines, retention_days(entry.options))
+    try:
+        await calls.async_load()
+    except LedgerError as err:
+        await hass.async_add_executor_job(calls.ledger.close)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="ledger_failed", translation_placeholders={"error": str(err)}
+        ) from err
     entry.async_on_unload(calls.async_save)
+    calls.async_start()
 
     store = LineStore(hass, entry.entry_id)
     await store.async_load()
     manager = LineManager(hass, features, store, lines)
     entry.async_on_unload(manager.async_stop)
     manager.async_start()
+
+    stays = StayManager(hass, entry.entry_id, calls, client, manager, Tariffs.from_options(entry.options))
+    entry.async_on_unload(stays.async_stop)
+    await stays.async_load()
 
     push = PushManager(hass, entry, client, features, presence, calls)
     entry.async_on_unload(push.async_stop)
@@ -129,6 +146,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
         calls=calls,
         manager=manager,
         push=push,
+        stays=stays,
         account_device_id=account.id,
         built_from=reload_key(entry),
     )
@@ -208,5 +226,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> None
     """Delete what the entry left at the API (subscriptions, cloudhook) and stored."""
     if webhook_id := entry.data.get(CONF_WEBHOOK_ID):
         await async_remove_subscriptions(hass, _client(hass, entry), entry.entry_id, webhook_id)
-    await CallTracker(hass, entry.entry_id, {}).async_remove()
+    await CallTracker(hass, entry.entry_id, {}).async_remove()  # and its ledger file
     await LineStore(hass, entry.entry_id).async_remove()

@@ -1,4 +1,4 @@
-"""Buttons: put a line back to its baseline (check-out)."""
+"""Buttons: put a line back to its baseline; check the line's stay out."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from .coordinator import VtxFeatureCoordinator
 from .data import LineConfig, VtxConfigEntry
 from .entity import VtxLineEntity, async_add_line_entities
 from .lines import LineManager
+from .stays import EVENT_CHECK_OUT, StayManager
 
 PARALLEL_UPDATES = 0
 
 RESET_LINE = ButtonEntityDescription(key="reset_line", translation_key="reset_line")
+CHECK_OUT = ButtonEntityDescription(key="check_out", translation_key="check_out", entity_registry_enabled_default=False)
 
 
 async def async_setup_entry(
@@ -26,7 +28,10 @@ async def async_setup_entry(
     async_add_line_entities(
         entry,
         async_add_entities,
-        lambda line: [VtxResetLineButton(runtime.features, runtime.manager, entry, line)],
+        lambda line: [
+            VtxResetLineButton(runtime.features, runtime.manager, entry, line),
+            VtxCheckOutButton(runtime.features, runtime.stays, entry, line),
+        ],
     )
 
 
@@ -43,3 +48,29 @@ class VtxResetLineButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
     async def async_press(self) -> None:
         """Reset the line."""
         await self._manager.async_reset(self.line)
+
+
+class VtxCheckOutButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
+    """Checks the line's stay out, as ``vtx_voip.check_out`` does; the bill goes on the bus.
+
+    The bill is fired as ``vtx_voip_check_out`` (the action's answer for this line), for an
+    automation to send on.
+    """
+
+    def __init__(
+        self, coordinator: VtxFeatureCoordinator, stays: StayManager, entry: VtxConfigEntry, line: LineConfig
+    ) -> None:
+        """Initialise."""
+        super().__init__(coordinator, entry, line, CHECK_OUT)
+        self._stays = stays
+        self._entry_id = entry.entry_id
+
+    @property
+    def available(self) -> bool:
+        """Always: the bill comes from the ledger, and a reset that fails is reported in it."""
+        return True
+
+    async def async_press(self) -> None:
+        """Check the stay out and fire its bill."""
+        bill = await self._stays.async_check_out(self.line)
+        self.hass.bus.async_fire(EVENT_CHECK_OUT, {"config_entry_id": self._entry_id, **bill})

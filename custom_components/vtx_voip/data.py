@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
     from .lines import LineManager
     from .push import PushManager
+    from .stays import StayManager
 
 
 @dataclass(slots=True)
@@ -80,6 +81,7 @@ class VtxRuntimeData:
     calls: CallTracker
     manager: LineManager
     push: PushManager
+    stays: StayManager
     account_device_id: str
     # Entry data and options the runtime was built from: a change of these reloads.
     built_from: tuple[dict[str, object], dict[str, object]]

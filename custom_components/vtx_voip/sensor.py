@@ -1,10 +1,11 @@
-"""Sensors: presence, line status and calls of each line; API version and last push of the account."""
+"""Sensors: presence, line status, calls and stay of each line; API version and last push of the account."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -19,6 +20,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
 from .api import CallLog, Presence
 from .calls import CallEventType, CallTracker, signal_call
@@ -28,6 +30,7 @@ from .data import LineConfig, VtxConfigEntry, VtxRuntimeData
 from .entity import VtxAccountEntity, VtxLineEntity, async_add_line_entities, line_device_info
 from .presence import LineStatus, PresenceStatus, line_status, presence_status
 from .push import signal_push
+from .stays import StayTotals, signal_stay
 
 PARALLEL_UPDATES = 0
 
@@ -100,6 +103,29 @@ CALL_SENSORS: tuple[VtxCallSensorEntityDescription, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True, kw_only=True)
+class VtxStaySensorEntityDescription(SensorEntityDescription):
+    """A line sensor of the current stay (unknown while no stay is open)."""
+
+    value_fn: Callable[[StayTotals], StateType | Decimal]
+
+
+STAY_SENSORS: tuple[VtxStaySensorEntityDescription, ...] = (
+    VtxStaySensorEntityDescription(
+        key="stay_call_cost",
+        translation_key="stay_call_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=lambda stay: stay.cost,
+    ),
+    VtxStaySensorEntityDescription(
+        key="stay_calls",
+        translation_key="stay_calls",
+        value_fn=lambda stay: stay.calls,
+    ),
+)
+
 ACCOUNT_SENSORS: tuple[VtxAccountSensorEntityDescription, ...] = (
     VtxAccountSensorEntityDescription(
         key="api_version",
@@ -136,6 +162,7 @@ async def async_setup_entry(
             *(VtxPresenceSensor(runtime.presence, entry, line, description) for description in PRESENCE_SENSORS),
             VtxLineStatusSensor(runtime.presence, runtime.features, entry, line, LINE_STATUS_SENSOR),
             *(VtxCallSensor(entry, line, description) for description in CALL_SENSORS),
+            *(VtxStaySensor(entry, line, description) for description in STAY_SENSORS),
         ]
 
     async_add_line_entities(entry, async_add_entities, line_sensors)
@@ -233,6 +260,57 @@ class VtxCallSensor(SensorEntity):
     def native_value(self) -> StateType | datetime:
         """The tracker's value for this line."""
         return self.entity_description.value_fn(self._entry.runtime_data.calls, self.line.user_id)
+
+
+class VtxStaySensor(SensorEntity):
+    """A line sensor of its current stay (kept in the ledger, so across restarts)."""
+
+    entity_description: VtxStaySensorEntityDescription
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, entry: VtxConfigEntry, line: LineConfig, description: VtxStaySensorEntityDescription) -> None:
+        """Initialise."""
+        self.entity_description = description
+        self._entry = entry
+        self.line = line
+        self._attr_unique_id = f"{line.user_id}_{description.key}"
+        self._attr_device_info = line_device_info(entry, line)
+
+    async def async_added_to_hass(self) -> None:
+        """Update when the line's stay or its totals change."""
+        await super().async_added_to_hass()
+        self.async_on_remove(async_dispatcher_connect(self.hass, signal_stay(self._entry.entry_id), self._async_stay))
+
+    @callback
+    def _async_stay(self, user_id: int) -> None:
+        if user_id == self.line.user_id:
+            self.async_write_ha_state()
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Home Assistant's currency for the cost."""
+        if self.entity_description.device_class is SensorDeviceClass.MONETARY:
+            return self.hass.config.currency
+        return None
+
+    @property
+    def native_value(self) -> StateType | Decimal:
+        """The stay's value; unknown while no stay is open."""
+        stay = self._entry.runtime_data.stays.stay_of(self.line.user_id)
+        return None if stay is None else self.entity_description.value_fn(stay)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The stay's guest and start."""
+        stay = self._entry.runtime_data.stays.stay_of(self.line.user_id)
+        if stay is None:
+            return {"stay_id": None, "guest": None, "since": None}
+        return {
+            "stay_id": stay.stay.stay_id,
+            "guest": stay.stay.guest,
+            "since": dt_util.utc_from_timestamp(stay.stay.start).isoformat(),
+        }
 
 
 class VtxAccountSensor(VtxAccountEntity, SensorEntity):

@@ -1,4 +1,4 @@
-"""Actions of the VTX VoIP integration: forwards, check-out reset, call history."""
+"""Actions of the VTX VoIP integration: forwards, check-out reset, call history, stays."""
 
 from __future__ import annotations
 
@@ -13,16 +13,19 @@ from homeassistant.helpers.target import TargetSelection, async_extract_referenc
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .api import CallLog, VtxError
-from .calls import CallEventType, call_event_type
+from .billing import async_line_bill, sum_totals, totals
 from .const import DOMAIN, FORWARD_FEATURES
 from .data import LineConfig, VtxConfigEntry
+from .ledger import LedgerError
 from .lines import LineManager, validate_forward
+from .stays import ledger_failed
 
 SERVICE_SET_CALL_FORWARD: Final = "set_call_forward"
 SERVICE_RESET_LINE: Final = "reset_line"
 SERVICE_SAVE_BASELINE: Final = "save_baseline"
 SERVICE_GET_CALL_HISTORY: Final = "get_call_history"
+SERVICE_CHECK_IN: Final = "check_in"
+SERVICE_CHECK_OUT: Final = "check_out"
 
 ATTR_FORWARD: Final = "forward"
 ATTR_DESTINATION: Final = "destination"
@@ -30,6 +33,7 @@ ATTR_ENABLED: Final = "enabled"
 ATTR_UNTIL: Final = "until"
 ATTR_START: Final = "start"
 ATTR_END: Final = "end"
+ATTR_GUEST: Final = "guest"
 
 _TARGET: Final[dict[Any, Any]] = cv.TARGET_SERVICE_FIELDS
 
@@ -50,6 +54,7 @@ CALL_HISTORY_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_END): cv.datetime,
     }
 )
+CHECK_IN_SCHEMA: Final = vol.Schema({**_TARGET, vol.Optional(ATTR_GUEST): vol.All(cv.string, vol.Length(max=200))})
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -135,69 +140,69 @@ async def _async_save_baseline(call: ServiceCall) -> ServiceResponse:
     return response
 
 
-def _call_summary(call: CallLog) -> dict[str, Any]:
-    return {
-        "id": call.id,
-        "type": call_event_type(call).value,
-        "start": dt_util.as_local(call.call_start).isoformat() if call.call_start else None,
-        "duration": call.duration,
-        "number": call.call_party_number,
-        "dialled_number": call.call_party_dial_number,
-        "direction": call.direction,
-        "status": call.status,
-    }
-
-
-def _totals(calls: list[CallLog]) -> dict[str, int]:
-    """Count a line's calls by kind; durations in seconds."""
-    kinds = [call_event_type(item) for item in calls]
-    return {
-        "calls": len(calls),
-        "incoming": kinds.count(CallEventType.INCOMING),
-        "outgoing": kinds.count(CallEventType.OUTGOING),
-        "missed": kinds.count(CallEventType.MISSED),
-        "outgoing_duration": sum(
-            item.duration for item, kind in zip(calls, kinds, strict=True) if kind is CallEventType.OUTGOING
-        ),
-        "incoming_duration": sum(
-            item.duration for item, kind in zip(calls, kinds, strict=True) if kind is CallEventType.INCOMING
-        ),
-    }
-
-
 async def _async_get_call_history(call: ServiceCall) -> ServiceResponse:
     start = _as_utc(call.data[ATTR_START])
     end = _as_utc(call.data[ATTR_END]) if ATTR_END in call.data else dt_util.utcnow()
     if end <= start:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
     lines: list[dict[str, Any]] = []
+    downtime: set[tuple[datetime, datetime]] = set()
+    history = True
     for entry, line in _target_lines(call.hass, call):
+        runtime = entry.runtime_data
         try:
-            history = await entry.runtime_data.client.get_all_call_history(line.user_id, start=start, end=end)
-        except VtxError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="history_failed",
-                translation_placeholders={"line": line.name, "error": str(err)},
-            ) from err
-        calls = sorted(
-            (item for item in history if item.call_start is None or start <= item.call_start <= end),
-            key=lambda item: item.call_start or start,
-        )
+            bill = await async_line_bill(
+                call.hass, runtime.calls, runtime.client, runtime.stays.tariffs, line.user_id, start, end
+            )
+        except LedgerError as err:
+            raise ledger_failed(err) from err
+        history = history and bill.history
+        downtime.update(bill.downtime)
         lines.append(
             {
                 "line": line.name,
                 "user_id": line.user_id,
-                "calls": [_call_summary(item) for item in calls],
-                "totals": _totals(calls),
+                "calls": [row.as_dict() for row in bill.rows],
+                "totals": totals(bill.rows),
+                "history": bill.history,
             }
         )
-    totals = {key: sum(item["totals"][key] for item in lines) for key in lines[0]["totals"]}
     response: dict[str, Any] = {
         "start": dt_util.as_local(start).isoformat(),
         "end": dt_util.as_local(end).isoformat(),
+        "currency": call.hass.config.currency,
         "lines": lines,
-        "totals": totals,
+        "totals": sum_totals([item["totals"] for item in lines]),
+        "history": history,
+        "downtime": [
+            {"start": dt_util.as_local(a).isoformat(), "end": dt_util.as_local(b).isoformat()}
+            for a, b in sorted(downtime)
+        ],
+    }
+    return response
+
+
+async def _async_check_in(call: ServiceCall) -> ServiceResponse:
+    guest = call.data.get(ATTR_GUEST)
+    results = [
+        await entry.runtime_data.stays.async_check_in(line, guest) for entry, line in _target_lines(call.hass, call)
+    ]
+    response: dict[str, Any] = {"lines": results}
+    return response
+
+
+async def _async_check_out(call: ServiceCall) -> ServiceResponse:
+    targets = _target_lines(call.hass, call)
+    missing = [line.name for entry, line in targets if entry.runtime_data.stays.stay_of(line.user_id) is None]
+    if missing:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_stay", translation_placeholders={"line": ", ".join(missing)}
+        )
+    results = [await entry.runtime_data.stays.async_check_out(line) for entry, line in targets]
+    response: dict[str, Any] = {
+        "currency": call.hass.config.currency,
+        "lines": results,
+        "totals": sum_totals([item["totals"] for item in results]),
     }
     return response
 
@@ -227,4 +232,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_get_call_history,
         schema=CALL_HISTORY_SCHEMA,
         supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_CHECK_IN, _async_check_in, schema=CHECK_IN_SCHEMA, supports_response=SupportsResponse.OPTIONAL
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_CHECK_OUT, _async_check_out, schema=LINE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
     )

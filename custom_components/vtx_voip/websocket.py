@@ -31,6 +31,7 @@ import probatio as vol
 from .calls import EVENT_CALL
 from .const import DOMAIN
 from .data import VtxConfigEntry
+from .stays import signal_stay
 
 # The entities of a line the board shows: its key -> (platform, unique id suffix).
 LINE_ENTITIES: Final[dict[str, tuple[Platform, str]]] = {
@@ -42,9 +43,6 @@ LINE_ENTITIES: Final[dict[str, tuple[Platform, str]]] = {
     "last_call": (Platform.SENSOR, "last_call"),
     "call": (Platform.EVENT, "call"),
 }
-# Check-out: the stay's action when the integration has it (vtx_voip.check_out), else the
-# reset of the line. The one place that chooses.
-CHECK_OUT_ACTIONS: Final = ("check_out", "reset_line")
 # Changes arriving together (a line added registers a dozen entities) are sent once.
 SEND_DELAY: Final = 0.2
 # Labels of the board: its name -> translation key below component.vtx_voip.
@@ -64,16 +62,24 @@ STATE_LABELS: Final[dict[str, str]] = {
 BOARD_LABELS: Final = "selector.front_desk.options."
 
 
-def check_out_action(hass: HomeAssistant) -> str:
-    """Return the action the board's check-out calls."""
-    return next(action for action in CHECK_OUT_ACTIONS if hass.services.has_service(DOMAIN, action))
+def check_out_action(hass: HomeAssistant, entry: VtxConfigEntry, user_id: int) -> str:
+    """Return the action the board's check-out calls for a line.
+
+    ``check_out`` (the stay's bill, then the reset) while the line has an open stay and the
+    action exists; else ``reset_line`` (``check_out`` refuses a line without a stay).
+    """
+    if hass.services.has_service(DOMAIN, "check_out") and entry.runtime_data.stays.stay_of(user_id) is not None:
+        return "check_out"
+    return "reset_line"
 
 
 def missed_window(entry: VtxConfigEntry, user_id: int) -> tuple[datetime, bool]:
-    """Since when the board counts a line's missed calls, and whether that is its check-in.
+    """Return since when the board counts a line's missed calls, and whether that is its check-in.
 
-    The start of the local day: the integration keeps no stays (check-in times) yet.
+    The check-in of the line's open stay, else the start of the local day.
     """
+    if (stay := entry.runtime_data.stays.stay_of(user_id)) is not None:
+        return dt_util.utc_from_timestamp(stay.stay.start), True
     return dt_util.start_of_local_day(), False
 
 
@@ -141,17 +147,16 @@ def async_board(hass: HomeAssistant, entry_id: str | None = None, area_id: str |
                     "last_missed": missed[-1].isoformat() if missed else None,
                     "missed_since": since.isoformat(),
                     "missed_since_check_in": since_check_in,
+                    "check_out": _check_out(hass, entry, line.user_id),
                 }
             )
     lines.sort(key=lambda item: (str(item["name"]).casefold(), item["user_id"]))
-    action = check_out_action(hass)
-    return {
-        "lines": lines,
-        "check_out": {
-            "action": action,
-            "response": hass.services.supports_response(DOMAIN, action) is not SupportsResponse.NONE,
-        },
-    }
+    return {"lines": lines}
+
+
+def _check_out(hass: HomeAssistant, entry: VtxConfigEntry, user_id: int) -> dict[str, Any]:
+    action = check_out_action(hass, entry, user_id)
+    return {"action": action, "response": hass.services.supports_response(DOMAIN, action) is not SupportsResponse.NONE}
 
 
 @websocket_command(
@@ -170,11 +175,23 @@ async def ws_subscribe_front_desk(hass: HomeAssistant, connection: ActiveConnect
     area_id: str | None = msg.get("area_id")
     labels = await async_labels(hass, msg.get("language") or hass.config.language)
     pending: CALLBACK_TYPE | None = None
+    # A stay opened or closed changes a line's missed calls and check-out: followed for
+    # every loaded entry (entries loaded later are picked up at the next send).
+    stay_listeners: dict[str, CALLBACK_TYPE] = {}
+
+    @callback
+    def follow_stays() -> None:
+        loaded = {entry.entry_id for entry in _loaded_entries(hass, entry_id)}
+        for gone in stay_listeners.keys() - loaded:
+            stay_listeners.pop(gone)()
+        for new in loaded - stay_listeners.keys():
+            stay_listeners[new] = async_dispatcher_connect(hass, signal_stay(new), changed)
 
     @callback
     def send(_now: Any = None) -> None:
         nonlocal pending
         pending = None
+        follow_stays()
         connection.send_message(event_message(msg_id, {**async_board(hass, entry_id, area_id), "labels": labels}))
 
     @callback
@@ -206,7 +223,7 @@ async def ws_subscribe_front_desk(hass: HomeAssistant, connection: ActiveConnect
     def unsubscribe() -> None:
         if pending is not None:
             pending()
-        for unsub in unsubs:
+        for unsub in [*unsubs, *stay_listeners.values()]:
             unsub()
 
     connection.subscriptions[msg_id] = unsubscribe

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from enum import Enum
 import functools
 import importlib
+from pathlib import Path
 import sys
 from types import ModuleType
 from typing import Any
@@ -64,6 +65,17 @@ def no_deprecated_use(caplog: pytest.LogCaptureFixture) -> Generator[None]:
         if record.name == "homeassistant.helpers.frame" and f"integration '{DOMAIN}'" in record.getMessage()
     ]
     assert reports == [], reports
+
+
+@pytest.fixture(autouse=True)
+def ledger_dir(tmp_path_factory: pytest.TempPathFactory) -> Generator[Path]:
+    """Put each test's call ledgers in a folder of its own (not the shared test config dir)."""
+    folder = tmp_path_factory.mktemp("ledger")
+    with patch(
+        "custom_components.vtx_voip.calls.ledger_path",
+        lambda hass, entry_id: folder / f"vtx_voip.{entry_id}.ledger.db",
+    ):
+        yield folder
 
 
 @pytest.fixture

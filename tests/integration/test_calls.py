@@ -9,17 +9,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from typing import Any
-from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events, async_fire_time_changed
 
 from custom_components.vtx_voip.api import CallLog
-from custom_components.vtx_voip.calls import BACKFILL_MAX_AGE, SEEN_MAX_AGE, CallEventType, CallTracker, call_event_type
+from custom_components.vtx_voip.calls import SEEN_MAX_AGE, CallEventType, CallTracker, call_event_type
 from custom_components.vtx_voip.coordinator import LineConfig
 from custom_components.vtx_voip.push import CALL_RECONCILE_INTERVAL
 from vtx_simulator import Simulator
@@ -132,7 +131,7 @@ async def test_each_call_once_across_duplicates_and_restarts(
     # The API delivers the same record once more (a retry after a restart).
     runtime = init_integration.runtime_data
     assert runtime.calls is not None
-    assert runtime.calls.async_handle(CallLog.from_json(call)) is False
+    assert await runtime.calls.async_handle(CallLog.from_json(call)) is False
     assert len(bus) == 1
     assert _minutes(hass, "sensor.room_101_outgoing_call_time") == pytest.approx(2.0)
 
@@ -165,13 +164,15 @@ async def test_outgoing_time_restored_from_store(
     # Ids seen in an earlier run are not news.
     runtime = config_entry.runtime_data
     assert runtime.calls is not None
-    assert runtime.calls.async_handle(_call_log("old-call")) is False
-    assert runtime.calls.async_handle(_call_log("older-call")) is False
+    assert await runtime.calls.async_handle(_call_log("old-call")) is False
+    assert await runtime.calls.async_handle(_call_log("older-call")) is False
     # Saved at unload.
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     await hass.async_block_till_done()
     stored = hass_storage[f"vtx_voip.{config_entry.entry_id}.calls"]["data"]
     assert stored["outgoing_seconds"] == {str(ROOM_101): 660}
+    # The seen-id list moved into the ledger.
+    assert "seen" not in stored
 
 
 async def test_calls_while_down_fetched_once(
@@ -262,48 +263,86 @@ async def test_event_entity_restored(
 
 
 # --- the tracker on its own (with a real Home Assistant and the simulator) ------------------
-async def test_seen_ids_kept_while_history_can_return_them(
+async def test_ledger_dedups_across_runs_and_legacy_ids_expire(
     freezer: FrozenDateTimeFactory, hass: HomeAssistant, hass_storage: dict[str, Any]
 ) -> None:
-    """Ids are kept as long as a history read can return them (by age), not by count."""
+    """The ledger knows every call it holds, whatever the count; legacy ids last while a history can return them."""
+    hass_storage["vtx_voip.entry.calls"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "vtx_voip.entry.calls",
+        "data": {"seen": [["legacy", dt_util.utcnow().timestamp()]], "last_check": None},
+    }
     tracker = CallTracker(hass, "entry", LINES)
     await tracker.async_load()
-    for index in range(3000):
-        assert tracker.async_handle(_call_log(f"call-{index}"))
-    freezer.tick(BACKFILL_MAX_AGE)
-    assert tracker.async_handle(_call_log("recent"))
+    assert await tracker.async_handle_many([_call_log(f"call-{index}") for index in range(3000)]) == 3000
+    assert not await tracker.async_handle(_call_log("legacy"))
     await tracker.async_save()
     reloaded = CallTracker(hass, "entry", LINES)
     await reloaded.async_load()
-    assert reloaded.totals()["seen_ids"] == 3001
-    assert not reloaded.async_handle(_call_log("call-0"))
-    freezer.tick(SEEN_MAX_AGE - BACKFILL_MAX_AGE + timedelta(minutes=1))
+    assert await hass.async_add_executor_job(reloaded.ledger.call_count) == 3000
+    assert not await reloaded.async_handle(_call_log("call-0"))
+    assert not await reloaded.async_handle(_call_log("legacy"))
+    freezer.tick(SEEN_MAX_AGE + timedelta(minutes=1))
+    await reloaded.async_prune()
+    # The legacy id is forgotten (no history read reaches back that far); calls stay.
+    assert await reloaded.async_handle(_call_log("legacy"))
+    assert not await reloaded.async_handle(_call_log("call-1"))
     await reloaded.async_save()
-    again = CallTracker(hass, "entry", LINES)
-    await again.async_load()
-    assert again.totals()["seen_ids"] == 1
-    assert not again.async_handle(_call_log("recent"))
-    await again.async_remove()
+    path = reloaded.ledger.path
+    assert path.exists()
+    await reloaded.async_remove()
     assert "vtx_voip.entry.calls" not in hass_storage
+    assert not path.exists()
+
+
+async def test_retention_prunes_old_calls(freezer: FrozenDateTimeFactory, hass: HomeAssistant) -> None:
+    """Calls older than the retention go, at start and each day; younger ones stay."""
+    tracker = CallTracker(hass, "entry", LINES, retention_days=30)
+    await tracker.async_load()
+    tracker.async_start()
+    old = _call_log("old", callStart=(dt_util.utcnow() - timedelta(days=29)).isoformat())
+    assert await tracker.async_handle_many([old, _call_log("new")]) == 2
+    freezer.tick(timedelta(days=1, minutes=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await hass.async_add_executor_job(tracker.ledger.call_count) == 1
+    assert await tracker.async_handle(_call_log("old")), "a pruned call is news again if it comes back"
+    await tracker.async_save()
 
 
 async def test_calls_of_other_lines_and_order(hass: HomeAssistant) -> None:
     """Calls of lines not in the entry are ignored; the last call is the latest end."""
     tracker = CallTracker(hass, "entry", LINES)
+    await tracker.async_load()
     bus = async_capture_events(hass, "vtx_voip_call")
     now = dt_util.utcnow()
     later = _call_log("later", callStart=(now + timedelta(minutes=5)).isoformat())
     earlier = _call_log("earlier", callStart=now.isoformat())
     other = _call_log("other", user_id=176133)
-    assert tracker.async_handle_many([later, other, earlier]) == 2
+    # The same call twice in one delivery counts once.
+    assert await tracker.async_handle_many([later, other, earlier, later]) == 2
     await hass.async_block_till_done()
     assert [event.data["call_id"] for event in bus] == ["earlier", "later"]
     assert later.call_start is not None
     assert tracker.last_call[ROOM_101] == later.call_start + timedelta(seconds=10)
     assert bus[1].data["end"] == (later.call_start + timedelta(seconds=10)).isoformat()
     # A call without a start counts as ended now (earlier than the end of ``later``).
-    assert tracker.async_handle(_call_log("nostart", callStart=None))
+    assert await tracker.async_handle(_call_log("nostart", callStart=None))
     assert tracker.last_call[ROOM_101] == later.call_start + timedelta(seconds=10)
+    await tracker.async_save()
+
+
+async def test_concurrent_deliveries_fire_once(hass: HomeAssistant) -> None:
+    """Two deliveries of the same call at once: the ledger's key decides, one event."""
+    tracker = CallTracker(hass, "entry", LINES)
+    await tracker.async_load()
+    bus = async_capture_events(hass, "vtx_voip_call")
+    results = await asyncio.gather(*(tracker.async_handle(_call_log("twice")) for _ in range(5)))
+    await hass.async_block_till_done()
+    assert sorted(results) == [False, False, False, False, True]
+    assert len(bus) == 1
+    await tracker.async_save()
 
 
 async def test_ids_stored_by_an_older_run_are_not_handled_again(
@@ -315,7 +354,7 @@ async def test_ids_stored_by_an_older_run_are_not_handled_again(
         "minor_version": 1,
         "key": f"vtx_voip.{config_entry.entry_id}.calls",
         "data": {
-            "seen": ["old-call", 12345, ["timed-call", 1795000000.0], {"bad": 1}],
+            "seen": ["old-call", 12345, ["timed-call", dt_util.utcnow().timestamp()], {"bad": 1}],
             "last_check": None,
             "outgoing_seconds": {str(ROOM_101): 30},
             "last_call": {},
@@ -328,29 +367,14 @@ async def test_ids_stored_by_an_older_run_are_not_handled_again(
     assert tracker is not None
     fired: list[Any] = []
     hass.bus.async_listen("vtx_voip_call", fired.append)
-    assert not tracker.async_handle(_call_log("old-call"))
-    assert not tracker.async_handle(_call_log("12345"))
-    assert tracker.async_handle(_call_log("new-call", duration=5))
+    assert not await tracker.async_handle(_call_log("old-call"))
+    assert not await tracker.async_handle(_call_log("12345"))
+    assert not await tracker.async_handle(_call_log("timed-call"))
+    assert await tracker.async_handle(_call_log("new-call", duration=5))
     await hass.async_block_till_done()
     assert [event.data["call_id"] for event in fired] == ["new-call"]
     # 30 s restored + 5 s, shown in minutes.
     assert round(float(hass.states.get("sensor.room_101_outgoing_call_time").state) * 60) == 35
-
-
-async def test_seen_ids_are_pruned(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
-) -> None:
-    tracker = init_integration.runtime_data.calls
-    assert tracker is not None
-    with (
-        patch("custom_components.vtx_voip.calls.SEEN_IDS_KEPT", 2),
-        patch("custom_components.vtx_voip.calls.SEEN_PRUNE_SLACK", 0),
-    ):
-        for index in range(5):
-            assert tracker.async_handle(_call_log(f"call-{index}"))
-    assert tracker.totals()["seen_ids"] <= 3
-    # The newest ids are the ones kept.
-    assert not tracker.async_handle(_call_log("call-4"))
 
 
 async def test_one_backfill_at_a_time(

@@ -28,10 +28,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.config_flow import normalize_push_url, parse_lines
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, CONF_PUSH_BASE_URL, DEFAULT_URL, DOMAIN
+from custom_components.vtx_voip.numbering import DestinationClass
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
-from .conftest import ROOM_101, ROOM_102, WEBHOOK_ID, line_subentry
+from .conftest import PUSH_BASE_URL, ROOM_101, ROOM_102, WEBHOOK_ID, line_subentry
 
 ROOM_103 = 176133
 SETUP = "custom_components.vtx_voip.async_setup_entry"
@@ -266,10 +267,18 @@ async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integ
     assert result["reason"] == "wrong_account"
 
 
+async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> dict[str, Any]:
+    """Open the options menu and choose a step."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["settings", "tariffs"]
+    return dict(await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": step}))
+
+
 async def test_options(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
     entry = init_integration
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await _options_step(hass, entry, "settings")
+    assert result["step_id"] == "settings"
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_PUSH_BASE_URL: "nope"})
     assert result["errors"] == {CONF_PUSH_BASE_URL: "invalid_url"}
     result = await hass.config_entries.options.async_configure(
@@ -278,10 +287,63 @@ async def test_options(hass: HomeAssistant, simulator: Simulator, init_integrati
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.options == {CONF_PUSH_BASE_URL: "https://ha.example.com", "enterprise_discovery": True}
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _options_step(hass, entry, "settings")
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     await hass.async_block_till_done()
     assert entry.options == {"enterprise_discovery": True}
+
+
+async def test_tariff_options(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
+    """The tariffs step stores prices as decimal strings, keeps the push URL, and shows what it stored."""
+    entry = init_integration
+    hass.config.currency = "CHF"
+    result = await _options_step(hass, entry, "tariffs")
+    assert result["step_id"] == "tariffs"
+    assert result["description_placeholders"] == {"currency": "CHF"}
+    given: dict[str, Any] = {
+        cls_: {"price_per_minute": 0, "billing": "per_minute", "minimum_seconds": 0, "setup_price": 0}
+        for cls_ in ("internal", "national_fixed", "national_mobile", "international", "special")
+    }
+    given["national_mobile"] = {
+        "price_per_minute": 0.35,
+        "billing": "per_second",
+        "minimum_seconds": 30,
+        "setup_price": 0.1,
+    }
+    given["international"]["price_per_minute"] = 1.2
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**given, "bill_incoming": True, "retention_days": 90}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_PUSH_BASE_URL] == PUSH_BASE_URL
+    assert entry.options["tariffs"]["national_mobile"] == {
+        "price_per_minute": "0.35",
+        "billing": "per_second",
+        "minimum_seconds": 30,
+        "setup_price": "0.1",
+    }
+    assert entry.options["tariffs"]["international"]["price_per_minute"] == "1.2"
+    assert entry.options["bill_incoming"] is True
+    assert entry.options["retention_days"] == 90
+    # The reloaded entry prices with them; the form shows them again.
+    tariffs = entry.runtime_data.stays.tariffs
+    assert str(tariffs.classes[DestinationClass.NATIONAL_MOBILE].price_per_minute) == "0.35"
+    assert entry.runtime_data.calls.retention.days == 90
+    result = await _options_step(hass, entry, "tariffs")
+    suggested = {
+        key.schema: key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    assert suggested["retention_days"] == 90
+    assert suggested["bill_incoming"] is True
+    # Changing the push URL afterwards keeps the tariffs.
+    result = await _options_step(hass, entry, "settings")
+    await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert CONF_PUSH_BASE_URL not in entry.options
+    assert entry.options["tariffs"]["international"]["price_per_minute"] == "1.2"
 
 
 async def test_subentry_with_broken_entry_url(hass: HomeAssistant, simulator: Simulator) -> None:
@@ -390,6 +452,8 @@ def _resolved_strings() -> dict[str, Any]:
 
 def _step_placeholders(step: Mapping[str, Any]) -> set[str]:
     texts = [step.get("title", ""), step.get("description", ""), *step.get("data_description", {}).values()]
+    for section in step.get("sections", {}).values():
+        texts += [section.get("name", ""), *section.get("data_description", {}).values()]
     return {name for text in texts for name in PLACEHOLDER.findall(text)}
 
 
@@ -413,7 +477,10 @@ async def test_forms_give_the_placeholders_of_their_texts(
     await hass.async_block_till_done()
     seen("config", await config_entry.start_reauth_flow(hass))
     seen("config", await config_entry.start_reconfigure_flow(hass))
-    seen("options", await hass.config_entries.options.async_init(config_entry.entry_id))
+    for step in ("settings", "tariffs"):
+        menu = await hass.config_entries.options.async_init(config_entry.entry_id)
+        assert menu["type"] is FlowResultType.MENU
+        seen("options", await hass.config_entries.options.async_configure(menu["flow_id"], {"next_step_id": step}))
     seen(
         "config_subentries.line",
         await hass.config_entries.subentries.async_init(
@@ -437,7 +504,12 @@ async def test_forms_give_the_placeholders_of_their_texts(
     sections = {"config": strings["config"], "options": strings["options"]} | {
         f"config_subentries.{kind}": flows for kind, flows in strings["config_subentries"].items()
     }
-    expected = {(section, step_id) for section, texts in sections.items() for step_id in texts["step"]}
+    expected = {
+        (section, step_id)
+        for section, texts in sections.items()
+        for step_id, step in texts["step"].items()
+        if "menu_options" not in step
+    }
     assert set(shown) == expected, "a step of strings.json is not shown by this test"
     for (section, step_id), placeholders in shown.items():
         needed = _step_placeholders(sections[section]["step"][step_id])

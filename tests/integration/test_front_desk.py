@@ -6,12 +6,13 @@ follows lines added in the UI (the sub-entry flow), renamed, moved and removed.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL, UrlManager
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant, ServiceCall, SupportsResponse
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -96,7 +97,8 @@ async def test_board_lists_every_line_with_its_entities(
     assert room_101["missed"] == 0
     assert room_101["last_missed"] is None
     assert room_101["missed_since_check_in"] is False
-    assert board["check_out"] == {"action": "reset_line", "response": True}
+    # No stay open: check-out resets the line.
+    assert room_101["check_out"] == {"action": "reset_line", "response": True}
     labels = board["labels"]
     assert labels["dnd"] == "Do not disturb"
     assert labels["forward"] == "Forward all calls"
@@ -239,20 +241,51 @@ async def test_unloaded_entry_leaves_the_board(
     assert _names(back) == ["Room 101", "Room 102"]
 
 
+async def test_check_in_counts_missed_calls_and_checks_out_the_stay(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """With a stay open, missed calls count from check-in and check-out is the stay's action."""
+    entry = init_integration
+    board, first = await Board.open(hass_ws_client)
+    assert first["lines"][1]["check_out"]["action"] == "reset_line"
+    simulator.make_call(ROOM_102, direction="incoming", number="+41791112233", missed=True)
+    await _until(board, lambda b: b["lines"][1]["missed"] == 1, hass)
+    # Stays start on the second: the missed call is in an earlier one.
+    await asyncio.sleep(1.1)
+
+    await hass.services.async_call(
+        DOMAIN, "check_in", {"entity_id": "switch.room_102_do_not_disturb"}, blocking=True, return_response=True
+    )
+    checked_in = await _until(board, lambda b: b["lines"][1]["missed_since_check_in"], hass)
+    room_101, room_102 = checked_in["lines"]
+    assert room_102["check_out"] == {"action": "check_out", "response": True}
+    assert room_102["missed"] == 0  # the missed call came before check-in
+    stay = entry.runtime_data.stays.stay_of(ROOM_102)
+    assert stay is not None
+    assert dt_util.parse_datetime(room_102["missed_since"]) == dt_util.utc_from_timestamp(stay.stay.start)
+    assert room_101["check_out"]["action"] == "reset_line"
+    assert room_101["missed_since_check_in"] is False
+
+    await hass.services.async_call(
+        DOMAIN, "check_out", {"entity_id": "switch.room_102_do_not_disturb"}, blocking=True, return_response=True
+    )
+    checked_out = await _until(board, lambda b: not b["lines"][1]["missed_since_check_in"], hass)
+    assert checked_out["lines"][1]["check_out"]["action"] == "reset_line"
+    assert checked_out["lines"][1]["missed"] == 1  # today's again
+
+
 async def test_check_out_action_is_chosen_in_one_place(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
-    """reset_line until the integration has a check_out action; then check_out."""
-    assert check_out_action(hass) == "reset_line"
-    if hass.services.has_service(DOMAIN, "check_out"):
-        return
-
-    async def _check_out(call: ServiceCall) -> None:
-        return None
-
-    hass.services.async_register(DOMAIN, "check_out", _check_out, supports_response=SupportsResponse.NONE)
-    try:
-        assert check_out_action(hass) == "check_out"
-    finally:
-        hass.services.async_remove(DOMAIN, "check_out")
+    """check_out only for a line with an open stay and while the action exists; else reset_line."""
+    entry = init_integration
+    assert check_out_action(hass, entry, ROOM_101) == "reset_line"
+    await hass.services.async_call(
+        DOMAIN, "check_in", {"entity_id": "switch.room_101_do_not_disturb"}, blocking=True, return_response=True
+    )
+    assert check_out_action(hass, entry, ROOM_101) == "check_out"
+    assert check_out_action(hass, entry, ROOM_102) == "reset_line"
 
 
 async def test_board_module_is_served_and_loaded_on_every_page(

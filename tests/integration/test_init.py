@@ -325,6 +325,7 @@ async def test_options_change_reloads_exactly_once(
 
     async def flow() -> None:
         result = await hass.config_entries.options.async_init(init_integration.entry_id)
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "settings"})
         result = await hass.config_entries.options.async_configure(
             result["flow_id"], {"push_base_url": "http://127.0.0.1:8124"}
         )

@@ -356,6 +356,7 @@ async def test_options_discovery_and_domain(
     """The options turn discovery off and set the SIP domain (checked); the domain builds login names."""
     entry = init_integration
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "settings"})
     assert result["description_placeholders"]["sip_domain"] == "m.ipvoip.ch"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"enterprise_discovery": False, "sip_domain": "not a domain"}

@@ -83,7 +83,14 @@ def cfu_destination(simulator: Simulator, user_id: int) -> str:
 async def test_action_descriptions(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
     """services.yaml loads: every action targets VTX VoIP entities (and so their devices), with its fields."""
     descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
-    assert set(descriptions) == {"set_call_forward", "reset_line", "save_baseline", "get_call_history"}
+    assert set(descriptions) == {
+        "set_call_forward",
+        "reset_line",
+        "save_baseline",
+        "get_call_history",
+        "check_in",
+        "check_out",
+    }
     for description in descriptions.values():
         # hassfest refuses device filters on a target; the entity filter still offers the devices.
         assert description["target"] == {"entity": [{"integration": DOMAIN}]}
@@ -97,6 +104,8 @@ async def test_action_descriptions(hass: HomeAssistant, init_integration: MockCo
     ]
     assert set(descriptions["get_call_history"]["fields"]) == {"start", "end"}
     assert descriptions["get_call_history"]["response"] == {"optional": False}
+    assert set(descriptions["check_in"]["fields"]) == {"guest"}
+    assert descriptions["check_out"]["response"] == {"optional": True}
 
 
 # --- set_call_forward -------------------------------------------------------------------
@@ -770,7 +779,19 @@ async def test_get_call_history_totals(
         "missed": 1,
         "outgoing_duration": 220,
         "incoming_duration": 30,
+        # No tariff set: every call costs 0; classes by the callers' and dialled numbers.
+        "cost": 0.0,
+        "per_class": {
+            "national_fixed": {"calls": 2, "duration": 220, "cost": 0.0},
+            "national_mobile": {"calls": 2, "duration": 30, "cost": 0.0},
+        },
     }
+    # The ledger and the API's history merged: each call once, with its class and end.
+    assert result["history"] is True
+    assert result["downtime"] == []
+    first = room_101["calls"][0]
+    assert first["destination_class"] == "national_fixed"
+    assert dt_util.parse_datetime(first["end"]) - dt_util.parse_datetime(first["start"]) == timedelta(seconds=95)
     assert [(item["type"], item["number"], item["duration"]) for item in room_101["calls"]] == [
         ("outgoing_call", "+41225117902", 95),
         ("incoming_call", "+41791112233", 30),
@@ -784,6 +805,8 @@ async def test_get_call_history_totals(
         "missed": 0,
         "outgoing_duration": 7,
         "incoming_duration": 0,
+        "cost": 0.0,
+        "per_class": {"national_fixed": {"calls": 1, "duration": 7, "cost": 0.0}},
     }
     assert result["totals"] == {
         "calls": 5,
@@ -792,6 +815,11 @@ async def test_get_call_history_totals(
         "missed": 1,
         "outgoing_duration": 227,
         "incoming_duration": 30,
+        "cost": 0.0,
+        "per_class": {
+            "national_fixed": {"calls": 3, "duration": 227, "cost": 0.0},
+            "national_mobile": {"calls": 2, "duration": 30, "cost": 0.0},
+        },
     }
 
     # A window that only holds the last two calls of Room 101.
@@ -809,7 +837,7 @@ async def test_get_call_history_totals(
 async def test_get_call_history_errors(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """End before start is refused before any request; an API failure is a translated error."""
+    """End before start is refused before any request; an API failure leaves the ledger's answer."""
     device_id = line_device(hass, ROOM_101)
     now = dt_util.utcnow()
     simulator.reset_request_counts()
@@ -823,11 +851,18 @@ async def test_get_call_history_errors(
     assert err.value.translation_key == "end_before_start"
     assert simulator.total_requests() == 0
 
+    pushed = simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=9)
+    await simulator.wait_for_pushes()
+    await hass.async_block_till_done()
     simulator.fail_next(502)
-    with pytest.raises(HomeAssistantError) as err:
-        await call(hass, "get_call_history", {"start": (now - timedelta(days=7)).isoformat()}, device_id=device_id)
-    assert err.value.translation_key == "history_failed"
-    assert err.value.translation_placeholders["line"] == "Room 101"
+    week_ago = (now - timedelta(days=7)).replace(microsecond=0)
+    result = await call(hass, "get_call_history", {"start": week_ago.isoformat()}, device_id=device_id)
+    assert [item["id"] for item in result["lines"][0]["calls"]] == [pushed["id"]]
+    assert result["history"] is False
+    # Before this entry's first run, the ledger knows nothing: that is one downtime window.
+    [window] = result["downtime"]
+    assert window["start"] == dt_util.as_local(week_ago).isoformat()
+    assert dt_util.parse_datetime(window["end"]) <= now
 
 
 async def test_get_call_history_needs_a_response(

@@ -356,7 +356,7 @@ class VtxVoipFrontDeskCard extends HTMLElement {
   }
 
   async _checkOut(line) {
-    const { action, response } = this._board.check_out;
+    const { action, response } = line.check_out;
     const labels = this._board.labels;
     try {
       await this._hass.callService(DOMAIN, action, {}, { device_id: line.device_id }, true, response);

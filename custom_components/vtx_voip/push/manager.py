@@ -77,6 +77,7 @@ from custom_components.vtx_voip.discovery import (
     configured_user_ids,
     discovery_enabled,
 )
+from custom_components.vtx_voip.ledger import LedgerError
 
 from .const import (
     CALL_FALLBACK_INTERVAL,
@@ -635,6 +636,14 @@ class PushManager:
                 notification.skipped,
                 notification.unknown_keys,
             )
+        # Calls are on disk in the ledger before the API hears 2xx; when they cannot be,
+        # a 503 lets the API deliver them again (nothing acknowledged is lost).
+        try:
+            await self.calls.async_record(event.call_log for event in notification.call_log_events)
+        except LedgerError as err:
+            LOGGER.warning("A call push could not be written to the call ledger: %s", err)
+            self.pushes_rejected += 1
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
         self._async_apply(notification)
         return web.Response(status=HTTPStatus.OK)
 
@@ -688,7 +697,6 @@ class PushManager:
         for presence_event in notification.presence_events:
             if (user_id := presence_event.user_id) is not None:
                 self.presence.async_apply_presence(user_id, presence_event.presence, presence_event.event_time)
-        self.calls.async_handle_many(event.call_log for event in notification.call_log_events)
         feature_subscription = self.subscriptions.get(RESOURCE_FEATURE)
         if feature_subscription is not None and notification.subscription_id == feature_subscription.id:
             self.feature_pushes += 1

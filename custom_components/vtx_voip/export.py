@@ -1,0 +1,123 @@
+"""CSV export of bills from an authenticated Home Assistant HTTP view.
+
+``/api/vtx_voip/bill/{entry_id}/stay/{stay_id}.csv``: a stay's bill (``check_out``
+returns this path signed, for its notification); ``/api/vtx_voip/bill/{entry_id}.csv``
+with ``start``, optional ``end`` and optional ``user_id``: a range's bill, of one line or
+all. The rows are those of the actions (``billing``). Every request is authenticated by
+Home Assistant (a user's token, or a signed path).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from http import HTTPStatus
+from typing import Final
+
+from aiohttp import web
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.util import dt as dt_util
+
+from .billing import BillRow, async_line_bill, to_csv
+from .const import DOMAIN, LOGGER
+from .data import VtxConfigEntry
+from .ledger import LedgerError
+from .stays import BILL_URL
+
+# The longest range one export may cover (the ledger keeps at most 10 years).
+MAX_RANGE_DAYS: Final = 3660
+
+
+def _entry(request: web.Request, entry_id: str) -> VtxConfigEntry | None:
+    entry: VtxConfigEntry | None = request.app[KEY_HASS].config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
+        return None
+    return entry
+
+
+def _csv(body: str, filename: str) -> web.Response:
+    return web.Response(
+        body=body.encode(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = dt_util.parse_datetime(value)
+    if parsed is None:
+        return None
+    return dt_util.as_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_util.get_default_time_zone()))
+
+
+class VtxStayBillView(HomeAssistantView):
+    """A stay's bill as CSV."""
+
+    url = f"{BILL_URL}/stay/{{stay_id:[0-9]{{1,12}}}}.csv"
+    name = "api:vtx_voip:stay_bill"
+    requires_auth = True
+
+    async def get(self, request: web.Request, entry_id: str, stay_id: str) -> web.Response:
+        """Answer the CSV of one stay (open: up to now)."""
+        if (entry := _entry(request, entry_id)) is None:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        runtime = entry.runtime_data
+        hass = request.app[KEY_HASS]
+        try:
+            stay = await hass.async_add_executor_job(runtime.calls.ledger.stay, int(stay_id))
+            if stay is None:
+                return web.Response(status=HTTPStatus.NOT_FOUND)
+            end = dt_util.utc_from_timestamp(stay.end) if stay.end is not None else dt_util.utcnow()
+            bill = await async_line_bill(
+                hass,
+                runtime.calls,
+                runtime.client,
+                runtime.stays.tariffs,
+                stay.user_id,
+                dt_util.utc_from_timestamp(stay.start),
+                end,
+            )
+        except LedgerError as err:
+            LOGGER.warning("A stay's bill could not be read from the ledger: %s", err)
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        line = runtime.lines.get(stay.user_id)
+        name = line.name if line is not None else str(stay.user_id)
+        return _csv(to_csv([(name, stay.user_id, bill.rows)], hass.config.currency), f"stay-{stay.stay_id}.csv")
+
+
+class VtxRangeBillView(HomeAssistantView):
+    """A range's bill as CSV (``start``, ``end``, ``user_id`` in the query)."""
+
+    url = f"{BILL_URL}.csv"
+    name = "api:vtx_voip:bill"
+    requires_auth = True
+
+    async def get(self, request: web.Request, entry_id: str) -> web.Response:
+        """Answer the CSV of the lines' calls that started in the range."""
+        if (entry := _entry(request, entry_id)) is None:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        runtime = entry.runtime_data
+        hass = request.app[KEY_HASS]
+        start = _time(request.query.get("start"))
+        end = _time(request.query.get("end")) or dt_util.utcnow()
+        if start is None or end <= start or (end - start).days > MAX_RANGE_DAYS:
+            return web.Response(status=HTTPStatus.BAD_REQUEST, text="start (and end after it) as ISO 8601 times")
+        raw_user = request.query.get("user_id")
+        if raw_user is not None and (not raw_user.isdigit() or int(raw_user) not in runtime.lines):
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        user_ids = [int(raw_user)] if raw_user is not None else sorted(runtime.lines)
+        lines: list[tuple[str, int, list[BillRow]]] = []
+        try:
+            for user_id in user_ids:
+                bill = await async_line_bill(
+                    hass, runtime.calls, runtime.client, runtime.stays.tariffs, user_id, start, end
+                )
+                line = runtime.lines.get(user_id)
+                lines.append((line.name if line is not None else str(user_id), user_id, bill.rows))
+        except LedgerError as err:
+            LOGGER.warning("A bill could not be read from the ledger: %s", err)
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        return _csv(to_csv(lines, hass.config.currency), "calls.csv")
