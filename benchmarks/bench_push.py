@@ -70,6 +70,8 @@ async def push_setup(
         handler.setLevel(logging.WARNING)
     # The HTTP server starts with the client: the routes the entry needs must exist by then.
     assert await async_setup_component(hass, "webhook", {})
+    # The integration registers its HTTP views when it loads: before the server freezes its router.
+    assert await async_setup_component(hass, DOMAIN, {})
     client = await hass_client_no_auth()
     server_url = f"http://127.0.0.1:{client.server.port}"
     simulators: list[Simulator] = []
@@ -208,3 +210,55 @@ async def _travel(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     freezer.tick(30)
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+DISCOVERED = 20
+
+
+@pytest.mark.parametrize("mode", ["http", "client"])
+async def test_push_to_discovery_latency(hass: HomeAssistant, push_setup: Setup, mode: str) -> None:
+    """Milliseconds from a DND change on a line no entry has to its discovery flow (issue 11: "within a second").
+
+    21 lines at the simulator, 1 configured; the FEATURE subscription covers the enterprise.
+    For each of the 20 others the clock runs from the change on the simulator until Home
+    Assistant's flow manager announces the new discovery flow (what the frontend's
+    *Discovered* list subscribes to).
+    """
+    simulator, entry = await push_setup(DISCOVERED + 1, mode)
+    for subentry in list(entry.subentries.values()):
+        if subentry.unique_id != str(FIRST_USER_ID):
+            hass.config_entries.async_remove_subentry(entry, subentry.subentry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert list(entry.runtime_data.lines) == [FIRST_USER_ID]
+    assert entry.runtime_data.push.feature_by_enterprise
+    shown = asyncio.Event()
+    flows: list[str] = []
+
+    def on_flow(change: str, flow_id: str) -> None:
+        if change == "added":
+            flows.append(flow_id)
+            shown.set()
+
+    unsub = hass.config_entries.flow.async_subscribe_flow(on_flow)
+    latencies: list[float] = []
+    for index in range(1, DISCOVERED + 1):
+        shown.clear()
+        start = time.perf_counter()
+        simulator.set_dnd(FIRST_USER_ID + index, True)
+        await asyncio.wait_for(shown.wait(), 5)
+        latencies.append((time.perf_counter() - start) * 1000)
+    unsub()
+    progress = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert len(progress) == len(flows) == DISCOVERED
+    latencies.sort()
+    record(
+        "push-to-discovery latency (ms): change on an unconfigured line -> discovery flow shown",
+        ["path", "lines", "p50", "p95", "max"],
+        [
+            "real HTTP over loopback" if mode == "http" else "HTTP test client",
+            DISCOVERED,
+            f"{statistics.median(latencies):.2f}",
+            f"{latencies[max(int(len(latencies) * 0.95) - 1, 0)]:.2f}",
+            f"{latencies[-1]:.2f}",
+        ],
+    )

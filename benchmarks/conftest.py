@@ -21,11 +21,17 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.vtx_voip.const import DOMAIN
-from tests.integration.conftest import PUSH_BASE_URL, WEBHOOK_ID, auto_enable_custom_integrations, line_subentry
+from tests.integration.conftest import (
+    PUSH_BASE_URL,
+    WEBHOOK_ID,
+    auto_enable_custom_integrations,
+    ledger_dir,
+    line_subentry,
+)
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEFAULT_DATA_PATH, DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
-__all__ = ["auto_enable_custom_integrations"]
+__all__ = ["auto_enable_custom_integrations", "ledger_dir"]
 
 FIRST_USER_ID = 400_000
 FIRST_FEATURE_ID = 9_000_000

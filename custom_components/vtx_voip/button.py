@@ -53,8 +53,8 @@ class VtxResetLineButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
 class VtxCheckOutButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
     """Checks the line's stay out, as ``vtx_voip.check_out`` does; the bill goes on the bus.
 
-    The bill is fired as ``vtx_voip_check_out`` (the action's answer for this line), for an
-    automation to send on.
+    The bill is fired as ``vtx_voip_check_out`` (the action's answer for this line, with the
+    line's ``device_id``), for an automation (the check-out blueprint) to send on.
     """
 
     def __init__(
@@ -73,4 +73,5 @@ class VtxCheckOutButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
     async def async_press(self) -> None:
         """Check the stay out and fire its bill."""
         bill = await self._stays.async_check_out(self.line)
-        self.hass.bus.async_fire(EVENT_CHECK_OUT, {"config_entry_id": self._entry_id, **bill})
+        device_id = self.registry_entry.device_id if self.registry_entry else None
+        self.hass.bus.async_fire(EVENT_CHECK_OUT, {"config_entry_id": self._entry_id, "device_id": device_id, **bill})

@@ -574,7 +574,8 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={
                 "number": format_number(number) if number else "-",
                 "user_id": str(user_id),
-                "account": entry.title,
+                # Inline code: Markdown would make a mailto link of the login.
+                "account": f"`{entry.title}`",
                 "default_name": default_line_name(user_id, number),
             },
         )

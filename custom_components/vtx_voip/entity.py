@@ -129,19 +129,25 @@ def async_add_feature_entities[D: FeatureDescription](
     runtime = entry.runtime_data
     coordinator = runtime.features
     descriptions = tuple(descriptions)
-    added: set[tuple[int, str]] = set()
+    # (sub-entry, userId, key): a line removed and added again (a new sub-entry, maybe
+    # before any listener ran in between) gets its entities anew.
+    added: set[tuple[str, int, str]] = set()
 
     @callback
     def add_new() -> None:
-        # A line removed (and maybe added again later) gets its entities anew.
-        added.intersection_update({key for key in added if key[0] in runtime.lines})
+        current = {(line.subentry_id, line.user_id) for line in runtime.lines.values()}
+        added.intersection_update({key for key in added if key[:2] in current})
         for line in runtime.lines.values():
             features = coordinator.line_data(line.user_id)
             if not features:
                 continue
-            new = [d for d in descriptions if d.feature in features and (line.user_id, d.key) not in added]
+            new = [
+                d
+                for d in descriptions
+                if d.feature in features and (line.subentry_id, line.user_id, d.key) not in added
+            ]
             if new:
-                added.update((line.user_id, description.key) for description in new)
+                added.update((line.subentry_id, line.user_id, description.key) for description in new)
                 async_add_entities(
                     [factory(line, description) for description in new], config_subentry_id=line.subentry_id
                 )

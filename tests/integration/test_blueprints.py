@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 import shutil
 from typing import Any
@@ -280,12 +280,14 @@ async def _travel(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: ti
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-async def _guest_stay(hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory) -> datetime:
-    """An old call, then a stay in Room 101 from the returned check-in: calls, DND and a forward."""
+async def _guest_stay(hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory) -> None:
+    """An old call, then (after the caller checks in) a stay in Room 101: calls, DND and a forward."""
     simulator.make_call(ROOM_101, direction="outgoing", number="+41220000000", duration=600)
     await settle(hass, simulator)
     await _travel(hass, freezer, timedelta(days=3))
-    check_in = dt_util.now().replace(microsecond=0)
+
+
+async def _stay_calls(hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory) -> None:
     await _travel(hass, freezer, timedelta(hours=2))
     simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=95)
     await settle(hass, simulator)
@@ -296,19 +298,29 @@ async def _guest_stay(hass: HomeAssistant, simulator: Simulator, freezer: Frozen
     simulator.set_forward(ROOM_101, "unconditional", True, "+41791234567")
     await settle(hass, simulator)
     await _travel(hass, freezer, timedelta(hours=1))
-    return check_in
 
 
 @pytest.mark.usefixtures("blueprints")
 async def test_check_out(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    """Pressing check-out resets the line and sends the totals of the calls since check-in."""
-    baseline_forward = simulator.feature(ROOM_101, "CALL_FORWARD_UNCONDITIONAL")
-    assert await async_setup_component(hass, "input_button", {"input_button": {"check_out_101": {}}})
-    assert await async_setup_component(
-        hass, "input_datetime", {"input_datetime": {"check_in_101": {"has_date": True, "has_time": True}}}
+    """Check-in by a button starts the stay; check-out bills it, resets the line and sends the priced totals."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry,
+        options={
+            **config_entry.options,
+            "tariffs": {"national_fixed": {"price_per_minute": "0.08", "billing": "per_minute", "setup_price": "0.10"}},
+        },
     )
+    hass.config.currency = "CHF"
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    baseline_forward = simulator.feature(ROOM_101, "CALL_FORWARD_UNCONDITIONAL")
+    assert await async_setup_component(
+        hass, "input_button", {"input_button": {"check_out_101": {}, "check_in_101": {}}}
+    )
+    assert await async_setup_component(hass, "input_text", {"input_text": {"guest_101": {"initial": "Ms Muster"}}})
     await setup_automations(
         hass,
         (
@@ -316,18 +328,20 @@ async def test_check_out(
             {
                 "line": line_device(hass, ROOM_101),
                 "checked_out": "input_button.check_out_101",
-                "check_in": "input_datetime.check_in_101",
+                "checked_in": "input_button.check_in_101",
+                "guest": "input_text.guest_101",
             },
         ),
     )
-    check_in = await _guest_stay(hass, simulator, freezer)
-    await action(
-        hass,
-        "input_datetime",
-        "set_datetime",
-        "input_datetime.check_in_101",
-        datetime=check_in.replace(tzinfo=None).isoformat(),
-    )
+    await _guest_stay(hass, simulator, freezer)
+    await action(hass, "input_button", "press", "input_button.check_in_101")
+    await settle(hass, simulator)
+    check_in = dt_util.now()
+    cost = hass.states.get("sensor.room_101_stay_call_cost")
+    assert cost is not None
+    assert cost.attributes["guest"] == "Ms Muster"
+    await _stay_calls(hass, simulator, freezer)
+    assert hass.states.get("sensor.room_101_stay_calls").state == "3"
 
     await action(hass, "input_button", "press", "input_button.check_out_101")
     await settle(hass, simulator)
@@ -337,18 +351,21 @@ async def test_check_out(
     assert hass.states.get(DND_101).state == STATE_OFF
     [notification] = notifications(hass)
     assert notification["title"] == "Check-out: Room 101"
+    # 95 s to a fixed line: 0.10 + 2 x 0.08; incoming calls free.
     assert notification["message"] == (
-        f"Calls since {check_in.strftime('%d.%m.%Y %H:%M')}: 3 (1 outgoing, 1 incoming, 1 missed).\n"
+        f"Guest: Ms Muster. Calls since {check_in.strftime('%d.%m.%Y %H:%M')}: 3 (1 outgoing, 1 incoming, 1 missed).\n"
         "Outgoing call time: 1 min 35 s (95 s).\n"
+        "Cost: CHF 0.26.\n"
         "Put back: do not disturb, forward all calls."
     )
+    assert hass.states.get("sensor.room_101_stay_calls").state == "unknown"
 
 
-@pytest.mark.usefixtures("blueprints")
-async def test_check_out_lookback_and_failures(
+@pytest.mark.usefixtures("blueprints", "entity_registry_enabled_by_default")
+async def test_check_out_by_the_line_button_and_failures(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    """A toggle turned on starts the check-out; without check-in the lookback counts; failures are told."""
+    """The line's own Check out button sends the summary; no stay, or the API down, are told."""
     assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"checked_out_101": {}}})
     await setup_automations(
         hass,
@@ -357,7 +374,6 @@ async def test_check_out_lookback_and_failures(
             {
                 "line": line_device(hass, ROOM_101),
                 "checked_out": "input_boolean.checked_out_101",
-                "lookback": 7,
                 "notify": [
                     {
                         "action": "persistent_notification.create",
@@ -371,34 +387,42 @@ async def test_check_out_lookback_and_failures(
         ),
     )
     await _guest_stay(hass, simulator, freezer)
-
-    await action(hass, "input_boolean", "turn_on", "input_boolean.checked_out_101")
+    await hass.services.async_call(
+        DOMAIN, "check_in", {}, target={"device_id": line_device(hass, ROOM_101)}, blocking=True
+    )
+    await _stay_calls(hass, simulator, freezer)
+    button = er.async_get(hass).async_get_entity_id("button", DOMAIN, f"{ROOM_101}_check_out")
+    assert button is not None
+    await action(hass, "button", "press", button)
     await settle(hass, simulator)
     [notification] = notifications(hass)
-    # Seven days back: the old call counts too.
-    assert notification["message"].startswith("4 | Calls since ")
-    assert "(2 outgoing, 1 incoming, 1 missed)" in notification["message"]
-    assert "Outgoing call time: 11 min 35 s (695 s)." in notification["message"]
+    # The stay only: the call from before check-in is not on it.
+    assert notification["message"].startswith("3 | Calls since ")
+    assert "(1 outgoing, 1 incoming, 1 missed)" in notification["message"]
+    assert notification["message"].endswith("Put back: do not disturb, forward all calls.")
     assert dnd(simulator, ROOM_101) == "INACTIVE"
 
-    # Turning the toggle off does nothing; checking out again finds nothing to put back.
-    await action(hass, "input_boolean", "turn_off", "input_boolean.checked_out_101")
-    await settle(hass, simulator)
-    assert len(notifications(hass)) == 1
+    # Turned on with no stay open: told, nothing else happens.
     await action(hass, "input_boolean", "turn_on", "input_boolean.checked_out_101")
     await settle(hass, simulator)
-    assert notifications(hass)[-1]["message"].endswith("(695 s).\nNothing to put back.")
+    assert notifications(hass)[-1]["message"] == "none | No stay could be checked out on this line."
     await action(hass, "input_boolean", "turn_off", "input_boolean.checked_out_101")
+    await settle(hass, simulator)
+    assert len(notifications(hass)) == 2
 
-    # With the API failing, the summary says what could not be done.
+    # With the API failing: the bill still comes from the ledger, the reset is told as failed.
+    await hass.services.async_call(
+        DOMAIN, "check_in", {}, target={"device_id": line_device(hass, ROOM_101)}, blocking=True
+    )
+    await _travel(hass, freezer, timedelta(minutes=10))
+    simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=60)
     simulator.set_dnd(ROOM_101, True)
     await settle(hass, simulator)
     simulator.fail_next(503, count=None)
     await action(hass, "input_boolean", "turn_on", "input_boolean.checked_out_101")
     await hass.async_block_till_done()
     simulator.clear_faults()
-    messages = [item["message"] for item in notifications(hass)]
-    # The calls come from the ledger even with the API down; the reset could not be done.
-    assert messages[-1].startswith("4 | Calls since ")
-    assert messages[-1].endswith("(695 s).\nThe line could not be reset.")
+    message = notifications(hass)[-1]["message"]
+    assert message.startswith("1 | Calls since ")
+    assert message.endswith("(60 s).\nCost: EUR 0.00.\nThe line could not be reset.")
     assert dnd(simulator, ROOM_101) == "ACTIVE"

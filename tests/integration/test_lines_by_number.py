@@ -296,6 +296,7 @@ async def test_discovery_aborts(hass: HomeAssistant, simulator: Simulator, init_
     result = await start({"entry_id": entry.entry_id, "user_id": FRONT_DESK})
     assert result["description_placeholders"]["number"] == "-"
     assert result["description_placeholders"]["default_name"] == f"Line {FRONT_DESK}"
+    assert result["description_placeholders"]["account"] == f"`{DEMO_USERNAME}`"
     assert flow["flow_id"] != result["flow_id"]
 
 
@@ -380,3 +381,31 @@ async def test_options_discovery_and_domain(
     result = await _add_line(hass, entry, {"user_id": "+41225662196"})
     assert result["errors"] == {"base": "numbers_not_found"}
     assert result["description_placeholders"]["logins"] == "`+41225662196@sip.example.ch`"
+
+
+async def test_line_removed_is_discovered_again(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Discovered, added, removed, discovered again and added again in one run: all its entities come back."""
+    entry = init_integration
+
+    async def discover_and_add() -> None:
+        simulator.set_dnd(ROOM_103, simulator.feature(ROOM_103, "CENTRAL_DND")["status"] != "ACTIVE")
+        await settle(hass, simulator)
+        [flow] = discoveries(hass)
+        assert (await hass.config_entries.flow.async_configure(flow["flow_id"], {}))["reason"] == "line_added"
+        await settle(hass, simulator)
+
+    await discover_and_add()
+    dnd = line_entity(hass, ROOM_103)
+    text = er.async_get(hass).async_get_entity_id("text", DOMAIN, f"{ROOM_103}_call_forward_unconditional_destination")
+    assert dnd is not None and text is not None
+    subentry_id = next(sub.subentry_id for sub in entry.subentries.values() if sub.unique_id == str(ROOM_103))
+    assert hass.config_entries.async_remove_subentry(entry, subentry_id)
+    await settle(hass, simulator)
+    assert line_entity(hass, ROOM_103) is None
+    await discover_and_add()
+    assert line_entity(hass, ROOM_103) is not None
+    assert hass.states.get(line_entity(hass, ROOM_103) or "") is not None
+    text = er.async_get(hass).async_get_entity_id("text", DOMAIN, f"{ROOM_103}_call_forward_unconditional_destination")
+    assert text is not None and hass.states.get(text) is not None

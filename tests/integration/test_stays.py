@@ -12,12 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 import shutil
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
@@ -25,7 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.vtx_voip.const import DOMAIN
-from custom_components.vtx_voip.ledger import ledger_path
+from custom_components.vtx_voip.ledger import LedgerError, ledger_path
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102
@@ -314,6 +315,16 @@ async def test_check_in_twice_and_errors(
         await call(hass, "check_out", device_id=[line_device(hass, ROOM_101), line_device(hass, ROOM_102)])
     assert err.value.translation_placeholders == {"line": "Room 102"}
     assert state.attributes["guest"] == "Second"
+    # A stay that cannot be closed in the ledger stays open (the bill is not lost).
+    stays = config_entry.runtime_data.stays
+    with (
+        patch.object(stays.tracker.ledger, "check_out", side_effect=LedgerError("disk full")),
+        pytest.raises(HomeAssistantError) as failed,
+    ):
+        await _check_out(hass)
+    assert failed.value.translation_key == "ledger_failed"
+    assert stays.stay_of(ROOM_101) is not None
+    await stays._async_refresh(ROOM_102)
     # A reset that fails is told in the bill; the stay is closed all the same.
     simulator.fail_next(503, count=None)
     bill = await _check_out(hass)
@@ -350,6 +361,10 @@ async def test_check_out_button_and_csv(
     assert bill["calls"][0]["id"] == made["id"]
     assert Decimal(str(bill["calls"][0]["cost"])) == Decimal("0.26")
 
+    # Pressed again: no stay is open, told as such.
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call("button", "press", {"entity_id": entity_id}, blocking=True)
+    assert err.value.translation_key == "no_stay"
     no_auth = await hass_client_no_auth()
     response = await no_auth.get(bill["csv_path"])
     assert response.status == 200
@@ -383,3 +398,50 @@ async def test_check_out_button_and_csv(
         assert (await client.get(f"/api/vtx_voip/bill/{config_entry.entry_id}.csv", params=params)).status == status
     assert (await client.get("/api/vtx_voip/bill/nope.csv", params={"start": start})).status == 404
     assert (await client.get(f"/api/vtx_voip/bill/{config_entry.entry_id}/stay/999.csv")).status == 404
+
+
+async def test_a_ledger_that_fails(
+    hass: HomeAssistant,
+    wiki: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A ledger that cannot be written: the push is refused with 503 (the API delivers again), actions fail translated."""
+    simulator = wiki
+    await _setup(hass, config_entry)
+    stay = await _check_in(hass)
+    runtime = config_entry.runtime_data
+    connection = runtime.calls.ledger._conn
+    assert connection is not None
+    connection.close()  # every statement now fails inside sqlite3
+    simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=9)
+    await settle(hass, simulator)
+    assert [item["status"] for item in simulator.deliveries() if "callLogEvents" in str(item)][-1] == 503
+    assert runtime.push.pushes_rejected >= 1
+    for service, data in (("get_call_history", {"start": stay["start"]}), ("check_in", {}), ("check_out", {})):
+        with pytest.raises(HomeAssistantError) as err:
+            await call(hass, service, data, device_id=line_device(hass, ROOM_101))
+        assert err.value.translation_key == "ledger_failed", service
+    client = await hass_client()
+    assert (await client.get(f"/api/vtx_voip/bill/{config_entry.entry_id}/stay/1.csv")).status == 503
+    response = await client.get(f"/api/vtx_voip/bill/{config_entry.entry_id}.csv", params={"start": stay["start"]})
+    assert response.status == 503
+    # The timers (sign of life, retention) and a refresh of the stay's totals only log.
+    await travel(hass, freezer, timedelta(days=1, minutes=1))
+    assert await runtime.calls.async_prune() == 0
+    await runtime.stays._async_refresh(ROOM_101)
+    assert _state(hass, "sensor.room_101_stay_calls") == "0"
+    # Unloading still works.
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_a_damaged_ledger_file_retries_set_up(
+    hass: HomeAssistant, wiki: Simulator, config_entry: MockConfigEntry, ledger_dir: Path
+) -> None:
+    """A file that is no ledger makes the set-up retry (translated), and takes nothing else down."""
+    (ledger_dir / f"vtx_voip.{config_entry.entry_id}.ledger.db").write_bytes(b"not a database" * 100)
+    config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert config_entry.reason is not None

@@ -539,6 +539,8 @@ class PushManager:
         then the old one deleted: no push is missed in between.
         """
         async_abort_line_discoveries(self.hass, set(self.features.lines))
+        # A line set up now and removed later is offered again.
+        self._discovered -= set(self.features.lines)
         async with self._lock:
             if self._stopped or self.notification_url is None:
                 return
