@@ -4,14 +4,16 @@ Two phases:
 
 ``--prepare CONFIG_DIR``, before Home Assistant starts: writes the files a fresh
 configuration folder needs (an empty ``automations.yaml``; onboarding's *core config*
-step marked done, see `prepare`).
+step marked done, see `prepare`) and installs the repository's blueprints (copied again
+at every start, so they stay current).
 
 Then, with Home Assistant running: waits for it, finishes onboarding with the demo login
 (demo / demo-password), adds the VTX VoIP integration for the simulator's demo account
 and four lines, points push at this instance (option *Push base URL*), installs the
-"Front desk" dashboard from config/dashboards/front_desk.yaml and checks that every
-entity the dashboard shows exists. Each step is skipped when already done, so running
-it again only re-reads the dashboard file.
+"Front desk" dashboard from config/dashboards/front_desk.yaml (the integration's board,
+a dashboard strategy), makes it the dashboard Home Assistant opens on, and waits until
+the board lists the four lines. Each step is skipped when already done, so running it
+again only re-reads the dashboard file.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import argparse
 import asyncio
 import json
 from pathlib import Path
-import re
+import shutil
 import sys
 import time
 from typing import Any
@@ -38,6 +40,7 @@ PASSWORD = "demo-password"
 LINES = "176125 = Room 101\n176129 = Room 102\n176133 = Room 103\n176137 = Front desk"
 DASHBOARD = ROOT / "config" / "dashboards" / "front_desk.yaml"
 DASHBOARD_URL = "front-desk"
+BLUEPRINTS = ROOT / "blueprints"
 # Entries made by onboarding's core config step; they would reach the internet.
 ONBOARDING_DOMAINS = ("google_translate", "met", "radio_browser", "shopping_list")
 # The http: block of configuration.yaml is moved into Home Assistant's storage on the
@@ -56,6 +59,11 @@ def prepare(config: Path) -> None:
     analytics and integration steps are still done through the onboarding API.
     """
     config.mkdir(parents=True, exist_ok=True)
+    # The blueprints, as a user installs them: Settings > Blueprints lists them.
+    for source in sorted(BLUEPRINTS.rglob("*.yaml")):
+        target = config / "blueprints" / source.relative_to(BLUEPRINTS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
     automations = config / "automations.yaml"
     if not automations.exists():
         automations.write_text("[]\n", encoding="utf-8")
@@ -69,25 +77,6 @@ def prepare(config: Path) -> None:
             ),
             encoding="utf-8",
         )
-
-
-def dashboard_entities() -> list[str]:
-    """Return the entity ids the Front desk dashboard shows, in order."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "entity" and isinstance(value, str) and value not in found:
-                    found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load(DASHBOARD.read_text(encoding="utf-8")))
-    return found
 
 
 async def _wait(session: aiohttp.ClientSession, url: str, limit: float = 180) -> None:
@@ -274,23 +263,36 @@ async def _websocket_steps(session: aiohttp.ClientSession, ha: str, token: str) 
         result = await socket.call("lovelace/config/save", url_path=DASHBOARD_URL, config=config)
         if not result.get("success"):
             raise SystemExit(f"saving the dashboard failed: {result}")
+        # Home Assistant opens on the board (Settings > Dashboards > Set as default).
+        system = await socket.call("frontend/get_system_data", key="core")
+        value = dict((system.get("result") or {}).get("value") or {})
+        if value.get("default_panel") != DASHBOARD_URL:
+            result = await socket.call(
+                "frontend/set_system_data", key="core", value={**value, "default_panel": DASHBOARD_URL}
+            )
+            if not result.get("success"):
+                raise SystemExit(f"making the board the default dashboard failed: {result}")
+        await _board(socket, ws, LINES.count("\n") + 1)
 
 
-async def _check_entities(session: aiohttp.ClientSession, ha: str, headers: dict[str, str], limit: float = 60) -> None:
-    """Every entity of the dashboard exists (entity ids follow the line names of LINES)."""
-    wanted = dashboard_entities()
+async def _board(socket: _Socket, ws: aiohttp.ClientWebSocketResponse, lines: int, limit: float = 60) -> None:
+    """Wait until the integration's board lists ``lines`` lines, each with its entities."""
+    answer = await socket.call("vtx_voip/front_desk/subscribe")
+    if not answer.get("success"):
+        raise SystemExit(f"The front desk board is not available: {answer}")
     deadline = time.monotonic() + limit
-    while True:
-        async with session.get(f"{ha}/api/states", headers=headers) as response:
-            response.raise_for_status()
-            present = {state["entity_id"] for state in await response.json()}
-        missing = [entity for entity in wanted if entity not in present]
-        if not missing:
-            return
-        if time.monotonic() > deadline:
-            found = sorted(e for e in present if re.match(r"^\w+\.(room_|front_desk|openapi_)", e))
-            raise SystemExit(f"The dashboard shows entities that do not exist: {missing}; VTX VoIP has {found}")
-        await asyncio.sleep(0.5)
+    board: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            message = await ws.receive_json(timeout=max(deadline - time.monotonic(), 0.1))
+        except TimeoutError:
+            break
+        if message.get("id") == socket.next_id and message.get("type") == "event":
+            board = message["event"]
+            if len(board["lines"]) >= lines and all("dnd" in line["entities"] for line in board["lines"]):
+                await socket.call("unsubscribe_events", subscription=socket.next_id)
+                return
+    raise SystemExit(f"The front desk board did not list {lines} lines: {board.get('lines')}")
 
 
 async def setup(ha: str, simulator: str) -> None:
@@ -303,7 +305,6 @@ async def setup(ha: str, simulator: str) -> None:
         await _running(session, ha, headers)
         await _integration(session, ha, simulator, headers)
         await _websocket_steps(session, ha, token)
-        await _check_entities(session, ha, headers)
     print("Development instance ready")
 
 

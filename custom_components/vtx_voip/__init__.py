@@ -23,6 +23,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.typing import ConfigType
 
 from .api import VtxAuthenticationError, VtxClient, VtxError
@@ -43,6 +44,7 @@ from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
 from .data import LineConfig, VtxConfigEntry, VtxRuntimeData, configured_lines, reload_key
 from .entity import account_device_info, signal_line_added
 from .export import VtxRangeBillView, VtxStayBillView
+from .frontend import async_register_frontend
 from .ledger import LedgerError
 from .lines import LineManager
 from .linestore import LineStore
@@ -50,6 +52,7 @@ from .push import PushManager, async_remove_subscriptions
 from .services import async_setup_services
 from .stays import StayManager
 from .tariffs import Tariffs, retention_days
+from .websocket import async_setup_websocket
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -64,10 +67,14 @@ PLATFORMS: list[Platform] = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions and the CSV export."""
+    """Register the actions, the CSV export, the front desk board (websocket, frontend module), logbook texts."""
     async_setup_services(hass)
     hass.http.register_view(VtxStayBillView())
     hass.http.register_view(VtxRangeBillView())
+    async_setup_websocket(hass)
+    await async_register_frontend(hass)
+    # The logbook describes calls from the cache (it cannot wait): load its texts.
+    await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
     return True
 
 

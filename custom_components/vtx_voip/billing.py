@@ -65,8 +65,8 @@ class BillRow:
         return {
             "id": self.call.call_id,
             "type": self.event_type.value,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": dt_util.as_local(self.start).isoformat(),
+            "end": dt_util.as_local(self.end).isoformat(),
             "duration": self.call.duration,
             "number": self.call.number,
             "dialled_number": self.call.dialled,

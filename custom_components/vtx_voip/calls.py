@@ -38,6 +38,10 @@ BACKFILL_MAX_AGE: Final = timedelta(days=7)
 BACKFILL_OVERLAP: Final = timedelta(hours=2)
 # Ids of the seen-id list of earlier versions are kept while a history read may return them.
 SEEN_MAX_AGE: Final = BACKFILL_MAX_AGE + BACKFILL_OVERLAP + timedelta(days=1)
+# Missed calls are kept per line (when they ended) for the front desk's count since
+# check-in or today: a month at most, and at most this many per line.
+MISSED_MAX_AGE: Final = timedelta(days=31)
+MISSED_KEPT: Final = 500
 # How often the ledger records that this run is up (the precision of the downtime windows)
 # and how often calls older than the retention are deleted.
 ALIVE_INTERVAL: Final = timedelta(minutes=1)
@@ -63,6 +67,17 @@ def event_type_of(direction: str | None, duration: int) -> CallEventType:
     return CallEventType.INCOMING
 
 
+def call_end(call: CallLog, default: datetime) -> datetime:
+    """When a call ended: its start plus its duration (``default`` when its start is unknown).
+
+    The API gives no end time; a missed call (no duration) ends when it started ringing,
+    as far as the call log can tell.
+    """
+    if call.call_start is None:
+        return default
+    return call.call_start + timedelta(seconds=call.duration)
+
+
 def call_event_type(call: CallLog | LedgerCall) -> CallEventType:
     """Classify a call (the "missed" rule lives in ``api.assumptions.is_missed_call``)."""
     return event_type_of(call.direction, call.duration)
@@ -80,6 +95,7 @@ class _Stored(TypedDict, total=False):
     last_check: str | None
     outgoing_seconds: dict[str, int]
     last_call: dict[str, str]
+    missed: dict[str, list[str]]
 
 
 class CallTracker:
@@ -105,6 +121,7 @@ class CallTracker:
         self.last_check: datetime | None = None
         self.outgoing_seconds: dict[int, int] = {}
         self.last_call: dict[int, datetime] = {}
+        self.missed: dict[int, list[datetime]] = {}
 
     async def async_load(self) -> None:
         """Open the ledger; load the totals earlier runs stored (raises ``LedgerError``)."""
@@ -137,6 +154,11 @@ class CallTracker:
             int(user_id): parsed
             for user_id, value in stored.get("last_call", {}).items()
             if (parsed := dt_util.parse_datetime(value)) is not None
+        }
+        self.missed = {
+            int(user_id): sorted(parsed for value in values if (parsed := dt_util.parse_datetime(str(value))))
+            for user_id, values in (stored.get("missed") or {}).items()
+            if isinstance(values, list)
         }
 
     @callback
@@ -173,6 +195,7 @@ class CallTracker:
             "last_check": self.last_check.isoformat() if self.last_check else None,
             "outgoing_seconds": {str(k): v for k, v in self.outgoing_seconds.items()},
             "last_call": {str(k): v.isoformat() for k, v in self.last_call.items()},
+            "missed": {str(k): [item.isoformat() for item in v] for k, v in self.missed.items() if v},
         }
 
     async def async_record(self, calls: Iterable[CallLog], *, source: str = SOURCE_PUSH, notify: bool = True) -> int:
@@ -211,12 +234,17 @@ class CallTracker:
         line = self.lines.get(call.user_id)
         if line is None:  # removed while the ledger was written
             return
-        start = call.call_start or dt_util.utcnow()
+        now = dt_util.utcnow()
+        start = call.call_start or now
         event_type = call_event_type(call)
         if event_type is CallEventType.OUTGOING:
             self.outgoing_seconds[call.user_id] = self.outgoing_seconds.get(call.user_id, 0) + call.duration
-        if call.user_id not in self.last_call or start >= self.last_call[call.user_id]:
-            self.last_call[call.user_id] = start
+        # The last call is when it ended: a 95-second call that just ended is "now".
+        end = call_end(call, now)
+        if call.user_id not in self.last_call or end >= self.last_call[call.user_id]:
+            self.last_call[call.user_id] = end
+        if event_type is CallEventType.MISSED:
+            self._add_missed(call.user_id, end)
         self.hass.bus.async_fire(
             EVENT_CALL,
             {
@@ -229,6 +257,7 @@ class CallTracker:
                 "dialled_number": call.call_party_dial_number,
                 "direction": call.direction,
                 "start": start.isoformat(),
+                "end": end.isoformat(),
                 "duration": call.duration,
                 "call_log": call.raw,
             },
@@ -236,11 +265,23 @@ class CallTracker:
         async_dispatcher_send(self.hass, signal_call(self.entry_id), call.user_id, call, event_type)
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
 
+    def _add_missed(self, user_id: int, end: datetime) -> None:
+        oldest = dt_util.utcnow() - MISSED_MAX_AGE
+        kept = [item for item in self.missed.get(user_id, []) if item >= oldest]
+        kept.append(end)
+        kept.sort()
+        self.missed[user_id] = kept[-MISSED_KEPT:]
+
+    def missed_since(self, user_id: int, since: datetime) -> list[datetime]:
+        """When the line's missed calls since ``since`` ended, oldest first."""
+        return [item for item in self.missed.get(user_id, []) if item >= since]
+
     @callback
     def async_forget_line(self, user_id: int) -> None:
         """Forget a removed line's totals (its calls stay in the ledger until the retention)."""
         self.outgoing_seconds.pop(user_id, None)
         self.last_call.pop(user_id, None)
+        self.missed.pop(user_id, None)
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
 
     async def async_backfill(self, client: VtxClient) -> int:

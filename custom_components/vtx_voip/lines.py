@@ -233,7 +233,7 @@ class LineManager:
             "after": _summary(answer),
         }
         if until is not None:
-            result["until"] = dt_util.as_utc(until).isoformat()
+            result["until"] = dt_util.as_local(until).isoformat()
         return result
 
     async def async_save_baseline(self, line: LineConfig) -> int:

@@ -324,21 +324,40 @@ class VtxAccountSensor(VtxAccountEntity, SensorEntity):
         return self.entity_description.value_fn(self._entry.runtime_data)
 
 
+def _to_the_minute(value: datetime | None) -> datetime | None:
+    return value.replace(second=0, microsecond=0) if value is not None else None
+
+
 class VtxLastPushSensor(VtxAccountEntity, RestoreSensor):
-    """When the API last pushed something (kept across restarts)."""
+    """When the API last pushed something, to the minute (kept across restarts).
+
+    Pushes can arrive every second. Home Assistant has no way to keep an entity's state
+    out of the recorder and the logbook (``_unrecorded_attributes`` covers attributes
+    only, and a timestamp sensor cannot have a state class, which is what makes the
+    logbook skip a sensor), so the state changes at most once a minute: the logbook gets
+    at most one line a minute and the recorder one row. The exact time is in the
+    diagnostics.
+    """
 
     _restored: datetime | None = None
+    _written: datetime | None = None
 
     async def async_added_to_hass(self) -> None:
         """Restore the last value; follow push."""
         await super().async_added_to_hass()
         if (last := await self.async_get_last_sensor_data()) is not None and isinstance(last.native_value, datetime):
             self._restored = last.native_value
-        self.async_on_remove(
-            async_dispatcher_connect(self.hass, signal_push(self._entry.entry_id), self.async_write_ha_state)
-        )
+        self._written = self.native_value
+        self.async_on_remove(async_dispatcher_connect(self.hass, signal_push(self._entry.entry_id), self._async_push))
+
+    @callback
+    def _async_push(self) -> None:
+        """Write the state only when the minute changed."""
+        if (value := self.native_value) != self._written:
+            self._written = value
+            self.async_write_ha_state()
 
     @property
     def native_value(self) -> datetime | None:
-        """The time of the last accepted push (before a restart, if none since)."""
-        return self._entry.runtime_data.push.last_push or self._restored
+        """The minute of the last accepted push (before a restart, if none since)."""
+        return _to_the_minute(self._entry.runtime_data.push.last_push or self._restored)

@@ -168,13 +168,16 @@ async def _async_get_call_history(call: ServiceCall) -> ServiceResponse:
             }
         )
     response: dict[str, Any] = {
-        "start": start.isoformat(),
-        "end": end.isoformat(),
+        "start": dt_util.as_local(start).isoformat(),
+        "end": dt_util.as_local(end).isoformat(),
         "currency": call.hass.config.currency,
         "lines": lines,
         "totals": sum_totals([item["totals"] for item in lines]),
         "history": history,
-        "downtime": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in sorted(downtime)],
+        "downtime": [
+            {"start": dt_util.as_local(a).isoformat(), "end": dt_util.as_local(b).isoformat()}
+            for a, b in sorted(downtime)
+        ],
     }
     return response
 

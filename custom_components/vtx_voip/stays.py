@@ -150,7 +150,7 @@ class StayManager:
         self.current[line.user_id] = StayTotals(stay)
         async_dispatcher_send(self.hass, signal_stay(self.entry_id), line.user_id)
         result["stay_id"] = stay.stay_id
-        result["start"] = dt_util.utc_from_timestamp(stay.start).isoformat()
+        result["start"] = dt_util.as_local(dt_util.utc_from_timestamp(stay.start)).isoformat()
         return result
 
     def stay_of(self, user_id: int) -> StayTotals | None:
@@ -204,13 +204,16 @@ class StayManager:
             "user_id": line.user_id,
             "guest": stay.guest,
             "stay_id": stay.stay_id,
-            "start": dt_util.utc_from_timestamp(stay.start).isoformat(),
-            "end": end.isoformat(),
+            "start": dt_util.as_local(dt_util.utc_from_timestamp(stay.start)).isoformat(),
+            "end": dt_util.as_local(end).isoformat(),
             "currency": self.hass.config.currency,
             "calls": [row.as_dict() for row in bill.rows],
             "totals": totals(bill.rows),
             "history": bill.history,
-            "downtime": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in bill.downtime],
+            "downtime": [
+                {"start": dt_util.as_local(a).isoformat(), "end": dt_util.as_local(b).isoformat()}
+                for a, b in bill.downtime
+            ],
             "csv_path": async_sign_path(
                 self.hass, stay_csv_path(self.entry_id, stay.stay_id), SIGNED_PATH_VALIDITY, use_content_user=True
             ),

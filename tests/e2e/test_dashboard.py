@@ -1,10 +1,15 @@
-"""A real browser toggles DND on the Front desk dashboard; the simulator sees the write.
+"""A real browser on the Front desk board: English and German, 4 lines and 60, every workflow.
 
 Runs only with VTX_E2E=1 (scripts/e2e sets it and installs Chromium and Playwright).
-It starts the simulator and Home Assistant as scripts/develop does, in a temporary
-config folder (port 8123 and 8099 when free, others otherwise), sets them up with
-scripts/develop_setup.py, then drives Debian's Chromium with Playwright. Its last
-screenshot is the README's picture, docs/dashboard.png.
+It starts the simulator (seeded with 60 lines) and Home Assistant as scripts/develop
+does, in a temporary config folder (port 8123 and 8099 when free, others otherwise),
+sets them up with scripts/develop_setup.py (four lines), then drives Debian's Chromium
+with Playwright: Home Assistant opens on the board; DND toggled on the board reaches
+the simulator; a missed call is marked; the check-out asks for confirmation and resets
+the line; a line added through the sub-entry flow (as *Add line* does) appears without
+a reload; the board in German; 56 lines more and the board with 60; an automation from
+each blueprint. Render times are printed (measured, no threshold). Its screenshots are
+the README's pictures (docs/).
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+import json
 import os
 from pathlib import Path
+import re
 import shutil
 import socket
 import sys
 import tempfile
+import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -28,10 +36,13 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("VTX_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOT = Path(os.environ.get("VTX_SCREENSHOT", ROOT / "docs" / "dashboard.png"))
+PICTURES = Path(os.environ.get("VTX_SCREENSHOTS", ROOT / "docs"))
 ROOM_101, ROOM_102, ROOM_103, FRONT_DESK = 176125, 176129, 176133, 176137
-# Wide enough for the four lines side by side; high enough for the page without scrolling.
-VIEWPORT: ViewportSize = {"width": 1800, "height": 560}
+# Lines the simulator has beyond the demo's four, added while the test runs.
+EXTRA_LINES = [(180001 + index, f"Room {201 + index}") for index in range(56)]
+# Four lines side by side; high enough for the page without scrolling.
+VIEWPORT: ViewportSize = {"width": 1280, "height": 560}
+CARDS = "vtx-voip-front-desk-card [data-user-id]"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -76,6 +87,7 @@ class Instance:
 
     ha_url: str
     sim_url: str
+    log: Path | None = None
 
     async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Call the simulator's control API."""
@@ -93,11 +105,26 @@ class Instance:
         return str(next(f for f in line["features"] if f["featName"] == feat_name)["status"])
 
 
+def _seed(path: Path) -> None:
+    """The simulator's default seed plus the extra lines (numbers and feature ids of their own)."""
+    from vtx_simulator import seed
+
+    data = seed.build_default_data()
+    reception = seed.LINES[0][1]
+    for index, (user_id, name) in enumerate(EXTRA_LINES, start=len(data["lines"])):
+        first_id = seed.FIRST_FEATURE_ID + index * seed.ID_STEP * len(seed.ID_ORDER)
+        number = f"+4122566{3000 + index:04d}"
+        data["lines"].append(seed.build_line(user_id, number, name, first_id, reception, seed.SITE_NAME))
+    path.write_text(seed.dump(data), encoding="utf-8")
+
+
 @pytest.fixture
 async def instance() -> AsyncIterator[Instance]:
     """Simulator and Home Assistant, set up like scripts/develop."""
     sim_port, ha_port = _port(8099), _port(8123)
     config = Path(tempfile.mkdtemp(prefix="vtx-e2e-"))
+    seed_path = config / "simulator.json"
+    _seed(seed_path)
     text = (ROOT / "config" / "configuration.yaml").read_text(encoding="utf-8")
     text = text.replace("server_port: 8123", f"server_port: {ha_port}")
     config.joinpath("configuration.yaml").write_text(
@@ -115,6 +142,7 @@ async def instance() -> AsyncIterator[Instance]:
                 await asyncio.create_subprocess_exec(
                     sys.executable,
                     *("-m", "vtx_simulator", "serve", "--host", "127.0.0.1", "--port", str(sim_port)),
+                    *("--data", str(seed_path)),
                     cwd=ROOT,
                     stdout=log,
                     stderr=log,
@@ -135,6 +163,7 @@ async def instance() -> AsyncIterator[Instance]:
                 *setup, "--ha", instance.ha_url, "--simulator", instance.sim_url, cwd=ROOT
             )
             assert await done.wait() == 0
+            instance.log = log_path
             yield instance
     finally:
         for process in reversed(processes):
@@ -151,8 +180,93 @@ async def instance() -> AsyncIterator[Instance]:
         shutil.rmtree(config, ignore_errors=True)
 
 
-async def test_toggle_dnd_from_the_dashboard(instance: Instance) -> None:
-    """Log in, open Front desk, toggle Room 101's DND: the simulator gets the write."""
+class Board:
+    """The board in the browser."""
+
+    def __init__(self, page: Any) -> None:
+        """Wrap a page."""
+        self.page = page
+
+    def cards(self) -> Any:
+        """Every line's card."""
+        return self.page.locator(CARDS)
+
+    def card(self, name: str) -> Any:
+        """One line's card."""
+        return self.page.locator(f'{CARDS}[data-line="{name}"]')
+
+    async def names(self) -> list[str]:
+        """The lines in the order shown."""
+        return [str(name) for name in await self.cards().evaluate_all("cards => cards.map(c => c.dataset.line)")]
+
+    async def expect_names(self, expected: list[str], seconds: float = 30) -> None:
+        """Wait until the lines shown are ``expected``, in this order.
+
+        The frontend may build the view anew when the registries change (the card then
+        subscribes again): the names are read until they match.
+        """
+        names: list[str] = []
+        for _ in range(int(seconds * 4)):
+            names = await self.names()
+            if names == expected:
+                return
+            await self.page.wait_for_timeout(250)
+        raise AssertionError(f"the board shows {names}, not {expected}")
+
+    async def hass(self, script: str) -> Any:
+        """Run ``script`` (a function of the frontend's hass object) in the page."""
+        return await self.page.evaluate(
+            f"async () => {{ const hass = document.querySelector('home-assistant').hass; return await ({script})(hass); }}"
+        )
+
+    async def add_line(self, user_id: int, name: str) -> None:
+        """Add a line as *Add line* does: the sub-entry flow, through the frontend's own API calls."""
+        result = await self.hass(
+            f"""async (hass) => {{
+                const entry = (await hass.callWS({{type: "config_entries/get", domain: "vtx_voip"}}))[0];
+                const step = await hass.callApi("POST", "config/config_entries/subentries/flow",
+                    {{handler: [entry.entry_id, "line"], show_advanced_options: false}});
+                return await hass.callApi("POST", `config/config_entries/subentries/flow/${{step.flow_id}}`,
+                    {{user_id: "{user_id}", name: "{name}"}});
+            }}"""
+        )
+        assert result["type"] == "create_entry", result
+
+    async def open(self, url: str, count: int) -> tuple[float, int]:
+        """Open the board; return the seconds until ``count`` cards are shown and the card's own render time (ms)."""
+        from playwright.async_api import expect
+
+        started = time.perf_counter()
+        await self.page.goto(url)
+        await expect(self.cards()).to_have_count(count, timeout=60_000)
+        await expect(self.card(await self.first_name()).get_by_role("switch").first).to_be_enabled(timeout=60_000)
+        seconds = time.perf_counter() - started
+        card_ms = int(await self.page.locator("vtx-voip-front-desk-card").get_attribute("data-render-ms") or -1)
+        return seconds, card_ms
+
+    async def first_name(self) -> str:
+        """The first line shown."""
+        return str(await self.cards().first.get_attribute("data-line"))
+
+    async def picture(self, name: str) -> None:
+        """Save a screenshot of the whole board as docs/<name>.
+
+        Home Assistant scrolls inside its own layout (a full-page screenshot would repeat
+        its sidebar): the window is made as high as the board instead.
+        """
+        size = self.page.viewport_size or VIEWPORT
+        # The board's height plus Home Assistant's toolbar above it (the page may be scrolled).
+        height = await self.page.locator("vtx-voip-front-desk-card").evaluate("e => e.getBoundingClientRect().height")
+        await self.page.set_viewport_size({"width": size["width"], "height": max(VIEWPORT["height"], int(height) + 80)})
+        await self.page.mouse.move(0, 0)
+        await self.page.wait_for_timeout(500)
+        await asyncio.to_thread(PICTURES.mkdir, exist_ok=True)
+        await self.page.screenshot(path=str(PICTURES / name))
+        await self.page.set_viewport_size(size)
+
+
+async def test_front_desk_board(instance: Instance) -> None:
+    """The board's every workflow, in English and German, with 4 lines and with 60."""
     from playwright.async_api import async_playwright, expect
 
     assert await instance.feature_status(ROOM_101, "CENTRAL_DND") == "INACTIVE"
@@ -163,35 +277,38 @@ async def test_toggle_dnd_from_the_dashboard(instance: Instance) -> None:
                 profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=VIEWPORT
             )
             page = browser.pages[0] if browser.pages else await browser.new_page()
-            await page.goto(f"{instance.ha_url}/front-desk/lines")
+            board = Board(page)
+            # Home Assistant opens on the board.
+            await page.goto(f"{instance.ha_url}/")
             await page.get_by_label("Username").fill("demo")
             await page.locator("input[type=password]").fill("demo-password")
             await page.get_by_role("button", name="Log in").click()
+            await expect(board.cards()).to_have_count(4, timeout=60_000)
+            assert "/front-desk/" in page.url, page.url
+            await board.expect_names(["Front desk", "Room 101", "Room 102", "Room 103"])
 
-            def section(heading: str) -> Any:
-                return page.locator("hui-grid-section").filter(has=page.locator("hui-heading-card", has_text=heading))
+            seconds, card_ms = await board.open(f"{instance.ha_url}/front-desk/lines", 4)
+            print(f"\nboard render, 4 lines: {seconds:.2f} s from navigation, {card_ms} ms from subscription")
 
-            room_101 = section("Room 101")
-            dnd = room_101.locator("hui-tile-card").filter(
-                has_text="Do not disturb", has=page.locator("ha-control-switch")
-            )
-            await expect(dnd).to_contain_text("Off", timeout=60_000)
-            await expect(section("Front desk").locator("hui-tile-card")).to_have_count(5)
-
+            room_101 = board.card("Room 101")
+            dnd = room_101.get_by_role("switch", name="Do not disturb")
+            await expect(dnd).to_have_attribute("aria-checked", "false")
+            await expect(room_101.locator(".status")).to_have_text("Available")
             await instance.control("DELETE", "requests")
-            await dnd.locator("ha-control-switch").click()
-            await expect(dnd).to_contain_text("On")
-            for _ in range(40):
-                if await instance.feature_status(ROOM_101, "CENTRAL_DND") == "ACTIVE":
-                    break
-                await asyncio.sleep(0.25)
+            await dnd.click()
+            await expect(dnd).to_have_attribute("aria-checked", "true")
+            await expect(room_101.locator(".status")).to_have_text("Do not disturb")
             assert await instance.feature_status(ROOM_101, "CENTRAL_DND") == "ACTIVE"
             counts = (await instance.control("GET", "requests"))["counts"]
             writes = {key: count for key, count in counts.items() if key.startswith("PUT ")}
             assert sum(writes.values()) == 1, counts
-            await expect(room_101.locator("hui-tile-card").first).to_contain_text("Do not disturb")
 
             # The other lines, acted on as phones would, for a picture with every status.
+            await instance.control(
+                "POST",
+                "call",
+                {"userId": ROOM_102, "direction": "incoming", "number": "+41791112233", "duration": 0, "missed": True},
+            )
             await instance.control("POST", "call/start", {"userId": ROOM_102, "number": "+41791112233"})
             await instance.control(
                 "POST", "forward", {"userId": ROOM_103, "kind": "unconditional", "on": True, "to": "+41791234567"}
@@ -201,15 +318,131 @@ async def test_toggle_dnd_from_the_dashboard(instance: Instance) -> None:
                 "call",
                 {"userId": FRONT_DESK, "direction": "outgoing", "number": "+41225117902", "duration": 95},
             )
-            await expect(section("Room 102").locator("hui-tile-card").first).to_contain_text("On a call")
-            await expect(section("Room 103").locator("hui-tile-card").first).to_contain_text("Forwarded")
-            last_call = section("Front desk").locator("hui-tile-card").filter(has_text="Last call")
-            await expect(last_call).not_to_contain_text("Unknown")
+            room_102, room_103, front_desk = (board.card(name) for name in ("Room 102", "Room 103", "Front desk"))
+            await expect(room_102).to_have_attribute("data-missed", "1")
+            await expect(room_102.locator(".missed-badge")).to_have_text("1")
+            await expect(room_101).to_have_attribute("data-missed", "0")
+            await expect(room_102.locator(".status")).to_have_text("On a call")
+            await expect(room_103.locator(".status")).to_have_text("Forwarded")
+            # The forward's destination only while it is on.
+            await expect(room_103.locator(".destination")).to_contain_text("+41791234567")
+            await expect(room_101.locator(".destination")).to_have_count(0)
+            # The last call is when it ended: a 95-second call that just ended is "now".
+            await expect(front_desk.locator(".last-call .value")).to_have_text(re.compile("now|second"))
+            await board.picture("dashboard.png")
 
-            await page.mouse.move(0, VIEWPORT["height"] - 1)
+            # Check-out asks first; cancel changes nothing.
+            await room_101.get_by_role("button", name="Check out").click()
+            dialog = page.locator("vtx-voip-front-desk-card dialog")
+            await expect(dialog).to_be_visible()
+            await expect(dialog).to_contain_text("Check out: Room 101")
+            await expect(dialog).to_contain_text("back to its baseline")
+            await board.picture("dashboard-check-out.png")
+            await dialog.get_by_role("button", name="Cancel").click()
+            await expect(dialog).to_be_hidden()
             await page.wait_for_timeout(500)
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            await page.screenshot(path=str(SCREENSHOT), full_page=True)
+            assert await instance.feature_status(ROOM_101, "CENTRAL_DND") == "ACTIVE"
+            # Confirmed, the line goes back to its baseline (DND off).
+            await room_101.get_by_role("button", name="Check out").click()
+            await dialog.get_by_role("button", name="Check out").click()
+            await expect(dnd).to_have_attribute("aria-checked", "false", timeout=20_000)
+            assert await instance.feature_status(ROOM_101, "CENTRAL_DND") == "INACTIVE"
+            await expect(room_101.locator(".note")).to_have_text("Checked out")
+
+            # A line added in the UI appears on the open board without a reload.
+            await board.add_line(EXTRA_LINES[0][0], EXTRA_LINES[0][1])
+            await expect(board.cards()).to_have_count(5, timeout=30_000)
+            await expect(board.card(EXTRA_LINES[0][1]).get_by_role("switch").first).to_be_enabled(timeout=30_000)
+            await board.expect_names(["Front desk", "Room 101", "Room 102", "Room 103", "Room 201"])
+
+            # German: every label from the integration's translations.
+            await board.hass(
+                'async (hass) => document.querySelector("home-assistant").dispatchEvent('
+                'new CustomEvent("hass-language-select", {detail: "de"}))'
+            )
+            room_101 = board.card("Room 101")
+            await expect(room_101.get_by_role("switch", name="Nicht stören")).to_be_visible(timeout=30_000)
+            await expect(room_101.locator(".status")).to_have_text("Verfügbar")
+            await expect(board.card("Room 102").locator(".missed-calls .label")).to_have_text("Heute verpasst")
+            await expect(board.card("Room 103").locator(".status")).to_have_text("Umgeleitet")
+            await expect(room_101.get_by_role("button", name="Check-out")).to_be_visible()
+            seconds, card_ms = await board.open(f"{instance.ha_url}/front-desk/lines", 5)
+            print(f"board render, 5 lines, German: {seconds:.2f} s from navigation, {card_ms} ms from subscription")
+            await expect(board.card("Room 101").get_by_role("switch", name="Nicht stören")).to_be_visible()
+            await board.picture("dashboard-de.png")
+            await board.hass(
+                'async (hass) => document.querySelector("home-assistant").dispatchEvent('
+                'new CustomEvent("hass-language-select", {detail: "en"}))'
+            )
+            await expect(board.card("Room 101").get_by_role("switch", name="Do not disturb")).to_be_visible(
+                timeout=30_000
+            )
+
+            # 60 lines.
+            started = time.perf_counter()
+            for user_id, name in EXTRA_LINES[1:]:
+                await board.add_line(user_id, name)
+            await expect(board.cards()).to_have_count(60, timeout=120_000)
+            print(f"55 lines added through the sub-entry flow: {time.perf_counter() - started:.1f} s")
+            names = await board.names()
+            assert names[:5] == ["Front desk", "Room 101", "Room 102", "Room 103", "Room 201"]
+            assert names[-1] == "Room 256"
+            await page.set_viewport_size({"width": 1800, "height": VIEWPORT["height"]})
+            seconds, card_ms = await board.open(f"{instance.ha_url}/front-desk/lines", 60)
+            print(f"board render, 60 lines: {seconds:.2f} s from navigation, {card_ms} ms from subscription")
+            dnd_256 = board.card("Room 256").get_by_role("switch", name="Do not disturb")
+            await expect(dnd_256).to_be_enabled(timeout=30_000)
+            await dnd_256.click()
+            await expect(dnd_256).to_have_attribute("aria-checked", "true")
+            assert await instance.feature_status(EXTRA_LINES[-1][0], "CENTRAL_DND") == "ACTIVE"
+            await board.picture("dashboard-60.png")
+
+            # The blueprints are installed: an automation from each.
+            blueprints = await board.hass('(hass) => hass.callWS({type: "blueprint/list", domain: "automation"})')
+            assert sorted(path for path in blueprints if path.startswith("vtx_voip/")) == [
+                "vtx_voip/check_out.yaml",
+                "vtx_voip/missed_call_notification.yaml",
+                "vtx_voip/room_dnd_led.yaml",
+            ], blueprints
+            device_id = await board.hass(
+                f'async (hass) => Object.values(hass.devices).find(d => d.serial_number === "{ROOM_101}").id'
+            )
+            inputs = {
+                "room_dnd_led.yaml": {
+                    "dnd_switch": "switch.room_101_do_not_disturb",
+                    "led": "input_boolean.room_101_dnd_led",
+                },
+                "missed_call_notification.yaml": {},
+                "check_out.yaml": {"line": device_id, "checked_out": "input_boolean.room_101_checked_out"},
+            }
+            for index, (name, values) in enumerate(inputs.items()):
+                config = {"alias": f"Demo {name}", "use_blueprint": {"path": f"vtx_voip/{name}", "input": values}}
+                result = await board.hass(
+                    f"(hass) => hass.callApi('POST', 'config/automation/config/demo{index}', {json.dumps(config)})"
+                )
+                assert result == {"result": "ok"}, result
+            states = await board.hass(
+                "(hass) => Object.values(hass.states).filter(s => s.entity_id.startsWith('automation.demo_'))"
+                ".map(s => [s.entity_id, s.state])"
+            )
+            for _ in range(40):
+                if len(states) == 3:
+                    break
+                await page.wait_for_timeout(250)
+                states = await board.hass(
+                    "(hass) => Object.values(hass.states).filter(s => s.entity_id.startsWith('automation.demo_'))"
+                    ".map(s => [s.entity_id, s.state])"
+                )
+            assert sorted(state for _, state in states) == ["on", "on", "on"], states
             await browser.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+    # No push warning at start-up (nor any error of ours).
+    assert instance.log is not None
+    log = instance.log.read_text(encoding="utf-8", errors="replace")
+    ours = [
+        line
+        for line in log.splitlines()
+        if "custom_components.vtx_voip" in line and ("WARNING" in line or "ERROR" in line)
+    ]
+    assert not ours, "\n".join(ours)

@@ -78,7 +78,10 @@ async def test_calls_fire_events_and_update_sensors(
     last_call = hass.states.get("sensor.room_101_last_call")
     assert last_call is not None
     assert last_call.attributes["device_class"] == SensorDeviceClass.TIMESTAMP
-    assert dt_util.parse_datetime(last_call.state) == dt_util.parse_datetime(outgoing["callStart"])
+    # When the call ended, not when it started: a 95-second call.
+    assert dt_util.parse_datetime(last_call.state) == dt_util.parse_datetime(outgoing["callStart"]) + timedelta(
+        seconds=95
+    )
     time = hass.states.get("sensor.room_101_outgoing_call_time")
     assert time is not None
     assert time.attributes["state_class"] == SensorStateClass.TOTAL_INCREASING
@@ -309,7 +312,7 @@ async def test_retention_prunes_old_calls(freezer: FrozenDateTimeFactory, hass: 
 
 
 async def test_calls_of_other_lines_and_order(hass: HomeAssistant) -> None:
-    """Calls of lines not in the entry are ignored; the last call is the latest start."""
+    """Calls of lines not in the entry are ignored; the last call is the latest end."""
     tracker = CallTracker(hass, "entry", LINES)
     await tracker.async_load()
     bus = async_capture_events(hass, "vtx_voip_call")
@@ -321,10 +324,12 @@ async def test_calls_of_other_lines_and_order(hass: HomeAssistant) -> None:
     assert await tracker.async_handle_many([later, other, earlier, later]) == 2
     await hass.async_block_till_done()
     assert [event.data["call_id"] for event in bus] == ["earlier", "later"]
-    assert tracker.last_call[ROOM_101] == later.call_start
-    # A call without a start counts as now.
+    assert later.call_start is not None
+    assert tracker.last_call[ROOM_101] == later.call_start + timedelta(seconds=10)
+    assert bus[1].data["end"] == (later.call_start + timedelta(seconds=10)).isoformat()
+    # A call without a start counts as ended now (earlier than the end of ``later``).
     assert await tracker.async_handle(_call_log("nostart", callStart=None))
-    assert tracker.last_call[ROOM_101] == later.call_start
+    assert tracker.last_call[ROOM_101] == later.call_start + timedelta(seconds=10)
     await tracker.async_save()
 
 

@@ -188,7 +188,9 @@ async def test_until_undoes_the_forward(
         {"forward": "unconditional", "destination": MOBILE, "until": until.isoformat()},
         device_id=line_device(hass, ROOM_101),
     )
-    assert result["lines"][0]["until"] == until.isoformat()
+    # Times in responses are in Home Assistant's time zone.
+    assert result["lines"][0]["until"] == dt_util.as_local(until).isoformat()
+    assert dt_util.parse_datetime(result["lines"][0]["until"]) == until
     manager = init_integration.runtime_data.manager
     assert manager is not None
     assert len(manager.store.reverts) == 1
@@ -332,7 +334,8 @@ async def test_naive_until_is_local_time(
         {"forward": "unconditional", "destination": MOBILE, "until": local.replace(tzinfo=None).isoformat()},
         device_id=line_device(hass, ROOM_101),
     )
-    assert result["lines"][0]["until"] == dt_util.as_utc(local).isoformat()
+    assert result["lines"][0]["until"] == local.isoformat()
+    assert result["lines"][0]["until"].endswith(local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:])
 
 
 @pytest.mark.parametrize(
@@ -763,8 +766,10 @@ async def test_get_call_history_totals(
         {"start": check_in.isoformat()},
         device_id=[line_device(hass, ROOM_101), line_device(hass, ROOM_102)],
     )
-    assert result["start"] == check_in.isoformat()
-    assert result["end"] == dt_util.utcnow().isoformat()
+    # In Home Assistant's time zone, not UTC.
+    assert result["start"] == dt_util.as_local(check_in).isoformat()
+    assert result["end"] == dt_util.now().isoformat()
+    assert not result["end"].endswith("+00:00")
     room_101, room_102 = result["lines"]
     assert room_101["line"] == "Room 101"
     assert room_101["totals"] == {
@@ -856,7 +861,7 @@ async def test_get_call_history_errors(
     assert result["history"] is False
     # Before this entry's first run, the ledger knows nothing: that is one downtime window.
     [window] = result["downtime"]
-    assert window["start"] == week_ago.isoformat()
+    assert window["start"] == dt_util.as_local(week_ago).isoformat()
     assert dt_util.parse_datetime(window["end"]) <= now
 
 

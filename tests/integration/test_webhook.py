@@ -457,7 +457,8 @@ async def test_wiki_examples(
     assert state is not None
     assert state.attributes["event_type"] == "outgoing_call"
     assert state.attributes["number"] == "+41225117902"
-    assert hass.states.get("sensor.room_101_last_call").state == "2024-09-27T15:26:45+00:00"
+    # The call started at 15:26:45 and lasted 7 s: the last call is when it ended.
+    assert hass.states.get("sensor.room_101_last_call").state == "2024-09-27T15:26:52+00:00"
     # The same call pushed again is not counted again.
     assert await post(client, call_body) == 200
     await hass.async_block_till_done()
