@@ -77,6 +77,8 @@ async def scale_setup(
     for handler, _level in quieted:
         handler.setLevel(logging.WARNING)
     assert await async_setup_component(hass, "webhook", {})
+    # The integration's HTTP views must exist before the server freezes its router.
+    assert await async_setup_component(hass, DOMAIN, {})
     client = await hass_client_no_auth()
     server_url = f"http://127.0.0.1:{client.server.port}"
     simulators: list[Simulator] = []
