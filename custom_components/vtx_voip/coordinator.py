@@ -11,7 +11,7 @@ import math
 import time
 from typing import Any, Final
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -88,6 +88,33 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._cancel_retry: Callable[[], None] | None = None
         # The lines the pending retry reads again.
         self._retry_ids: set[int] = set()
+        # Listeners by context: a line's entities (context = its userId) and the others
+        # (context None), so that one line's change calls that line's entities only.
+        self._line_listeners: dict[int, dict[object, CALLBACK_TYPE]] = {}
+        self._other_listeners: dict[object, CALLBACK_TYPE] = {}
+
+    @callback
+    def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:
+        """Listen for updates; a listener whose context is a userId hears of that line only."""
+        remove = super().async_add_listener(update_callback, context)
+        group = self._line_listeners.setdefault(context, {}) if isinstance(context, int) else self._other_listeners
+        token = object()
+        group[token] = update_callback
+
+        @callback
+        def remove_listener() -> None:
+            group.pop(token, None)
+            if isinstance(context, int) and not group:
+                self._line_listeners.pop(context, None)
+            remove()
+
+        return remove_listener
+
+    @callback
+    def async_update_line_listeners(self, user_id: int) -> None:
+        """Tell one line's entities and the listeners of every line (not the other lines)."""
+        for update_callback in (*self._line_listeners.get(user_id, {}).values(), *self._other_listeners.values()):
+            update_callback()
 
     @abstractmethod
     def _merge(self, user_id: int, held: T | None, polled: T, seq_at_start: int) -> T:
@@ -221,7 +248,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         if user_id in self._failing:
             self._failing.discard(user_id)
             LOGGER.info("Line %s: its %s is known again", user_id, self.resource)
-        self.async_update_listeners()
+        self.async_update_line_listeners(user_id)
 
     async def async_read_line(self, user_id: int) -> bool:
         """Read one line now (a line just added, or one that failed); return whether it worked."""

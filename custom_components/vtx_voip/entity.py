@@ -80,8 +80,12 @@ class VtxLineEntity[CoordinatorT: VtxLinesCoordinator[Any]](CoordinatorEntity[Co
     def __init__(
         self, coordinator: CoordinatorT, entry: VtxConfigEntry, line: LineConfig, description: EntityDescription
     ) -> None:
-        """Initialise for a line; the description's key is the unique id suffix."""
-        super().__init__(coordinator)
+        """Initialise for a line; the description's key is the unique id suffix.
+
+        The line's userId is the coordinator context: a change of one line updates that
+        line's entities only.
+        """
+        super().__init__(coordinator, context=line.user_id)
         self.entity_description = description
         self.line = line
         self._attr_unique_id = f"{line.user_id}_{description.key}"

@@ -208,7 +208,7 @@ class VtxLineStatusSensor(VtxLineEntity[VtxPresenceCoordinator], SensorEntity):
     async def async_added_to_hass(self) -> None:
         """Also follow the feature coordinator."""
         await super().async_added_to_hass()
-        self.async_on_remove(self._features.async_add_listener(self._handle_coordinator_update))
+        self.async_on_remove(self._features.async_add_listener(self._handle_coordinator_update, self.line.user_id))
 
     @property
     def available(self) -> bool:

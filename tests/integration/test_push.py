@@ -13,7 +13,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import STATE_OFF, STATE_ON
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
@@ -491,3 +491,37 @@ async def test_staggered_renewals(
     await travel(hass, freezer, timedelta(minutes=15) + STALL_GRACE)
     assert simulator.request_counts()[RENEW] == 3
     assert parse_datetime(by_type(simulator)["FEATURE"]["expires"]) != expires["FEATURE"]
+
+
+async def test_push_updates_only_its_line(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A pushed change of one line writes that line's entities only (not every line's).
+
+    Every entity write is a ``state_changed`` or, when nothing changed, a
+    ``state_reported`` event: the other line's entities must see neither.
+    """
+    registry = er.async_get(hass)
+    room_102 = {
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(registry, init_integration.entry_id)
+        if entity.unique_id.startswith(f"{ROOM_102}_")
+    }
+    assert room_102
+    written: list[str] = []
+
+    @callback
+    def note(event: Any) -> None:
+        written.append(event.data["entity_id"])
+
+    @callback
+    def every(event_data: Any) -> bool:
+        return True
+
+    for event_type in ("state_changed", "state_reported"):
+        hass.bus.async_listen(event_type, note, event_filter=every)
+    simulator.set_dnd(ROOM_101, True)
+    await settle(hass, simulator)
+    assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
+    assert "switch.room_101_do_not_disturb" in written
+    assert not room_102 & set(written), sorted(room_102 & set(written))
