@@ -38,9 +38,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.vtx_voip.const import DOMAIN
-from tests.integration.conftest import WEBHOOK_ID, line_subentry
+from tests.integration.conftest import demo_entry, line_subentry
 from vtx_simulator import Simulator
-from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
 from .conftest import FIRST_USER_ID, record, seed_with_lines
 
@@ -88,17 +87,8 @@ async def push_setup(
         await simulator.start()
         simulators.append(simulator)
         options = {} if mode == "none" else {"push_base_url": server_url}
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=DEMO_USERNAME,
-            unique_id=DEMO_USERNAME.lower(),
-            data={
-                "url": simulator.base_url,
-                "username": DEMO_USERNAME,
-                "password": DEMO_PASSWORD,
-                "application_id": DEMO_APPLICATION_ID,
-                "webhook_id": WEBHOOK_ID,
-            },
+        entry = demo_entry(
+            simulator.base_url,
             options=options,
             subentries_data=[line_subentry(FIRST_USER_ID + index, f"Bench {index}") for index in range(count)],
         )

@@ -18,18 +18,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.vtx_voip.const import DOMAIN
 from tests.integration.conftest import (
     FIRST_USER_ID,
     PUSH_BASE_URL,
-    WEBHOOK_ID,
     auto_enable_custom_integrations,
+    demo_entry,
     ledger_dir,
     line_subentry,
     seed_with_lines,
 )
 from vtx_simulator import Simulator
-from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
 __all__ = ["FIRST_USER_ID", "auto_enable_custom_integrations", "ledger_dir", "seed_with_lines"]
 
@@ -89,17 +87,8 @@ async def integration_with_lines(
         simulator = Simulator(seed_with_lines(count), push_transport=transport)
         await simulator.start()
         simulators.append(simulator)
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=DEMO_USERNAME,
-            unique_id=DEMO_USERNAME.lower(),
-            data={
-                "url": simulator.base_url,
-                "username": DEMO_USERNAME,
-                "password": DEMO_PASSWORD,
-                "application_id": DEMO_APPLICATION_ID,
-                "webhook_id": WEBHOOK_ID,
-            },
+        entry = demo_entry(
+            simulator.base_url,
             options={"push_base_url": PUSH_BASE_URL} if push else {},
             subentries_data=[line_subentry(FIRST_USER_ID + index, f"Bench {index}") for index in range(count)],
         )

@@ -144,20 +144,28 @@ def push_options() -> dict[str, Any]:
     return {"push_base_url": PUSH_BASE_URL}
 
 
-@pytest.fixture
-def config_entry(simulator: Simulator, push_options: dict[str, Any]) -> MockConfigEntry:
-    """An entry for the simulator's demo account with Room 101 and Room 102."""
+def demo_entry(url: str, **kwargs: Any) -> MockConfigEntry:
+    """An entry for the simulator's demo account at ``url`` (options, sub-entries as given)."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=DEMO_USERNAME,
         unique_id=DEMO_USERNAME.lower(),
         data={
-            "url": simulator.base_url,
+            "url": url,
             "username": DEMO_USERNAME,
             "password": DEMO_PASSWORD,
             "application_id": DEMO_APPLICATION_ID,
             "webhook_id": WEBHOOK_ID,
         },
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def config_entry(simulator: Simulator, push_options: dict[str, Any]) -> MockConfigEntry:
+    """An entry for the simulator's demo account with Room 101 and Room 102."""
+    return demo_entry(
+        simulator.base_url,
         options=push_options,
         subentries_data=[line_subentry(ROOM_101, "Room 101"), line_subentry(ROOM_102, "Room 102")],
     )

@@ -16,9 +16,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.vtx_voip.const import DOMAIN
 from custom_components.vtx_voip.coordinator import PRESENCE_ENTITIES, SPREAD_MAX_LINES
 from vtx_simulator import Simulator
-from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
-from .conftest import FIRST_USER_ID, PUSH_BASE_URL, ROOM_101, ROOM_102, WEBHOOK_ID, line_subentry, seed_with_lines
+from .conftest import FIRST_USER_ID, PUSH_BASE_URL, ROOM_101, ROOM_102, demo_entry, line_subentry, seed_with_lines
 
 PRESENCE = "GET /openapi/v1/users/{user_id}/presence"
 
@@ -112,17 +111,8 @@ async def many_lines(hass: HomeAssistant, simulator: Simulator) -> tuple[Simulat
     """An entry with 40 lines whose presence is polled (no push), interval 30 s."""
     count = 40
     simulator.reseed(seed_with_lines(count))
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=DEMO_USERNAME,
-        unique_id=DEMO_USERNAME.lower(),
-        data={
-            "url": simulator.base_url,
-            "username": DEMO_USERNAME,
-            "password": DEMO_PASSWORD,
-            "application_id": DEMO_APPLICATION_ID,
-            "webhook_id": WEBHOOK_ID,
-        },
+    entry = demo_entry(
+        simulator.base_url,
         options={"presence_interval": 30},
         subentries_data=[line_subentry(FIRST_USER_ID + index, f"Line {index}") for index in range(count)],
     )
