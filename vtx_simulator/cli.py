@@ -2,7 +2,7 @@
 
 For example
 ``python -m vtx_simulator serve --host 127.0.0.1 --port 8099 [--data FILE] [--no-presence-push]
-[--profile {default,wiki}] [--clock-offset SECONDS] [--latency-ms MS] [--jitter-ms MS] [--rate-limit N]``,
+[--profile {default,wiki}] [--clock-offset SECONDS] [--latency-ms MS] [--jitter-ms MS] [--rate-limit N] [--push-concurrency N]``,
 ``python -m vtx_simulator ctl --url http://127.0.0.1:8099 dnd 176125 on``.
 """
 
@@ -33,6 +33,7 @@ from .const import (
     MALFORMED_PUSH_KINDS,
     PROFILE_DEFAULT,
     PROFILES,
+    PUSH_CONNECTIONS,
     WIKI_DATA_PATH,
 )
 
@@ -88,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="admit N API requests per second per account; answer the others 429 with Retry-After",
+    )
+    serve.add_argument(
+        "--push-concurrency",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"deliver up to N pushes per notification URL at once, 1 to {PUSH_CONNECTIONS} "
+        "(default 1: strictly in order; more: a later push may overtake an earlier one)",
     )
     serve.add_argument(
         "--version",
@@ -321,6 +330,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         jitter_ms=args.jitter_ms,
         rate_limit=args.rate_limit,
         version=args.version,
+        push_concurrency=args.push_concurrency,
     )
     await sim.start()
     stop = stop or asyncio.Event()

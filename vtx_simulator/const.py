@@ -80,6 +80,9 @@ CREATOR_ROLE: Final = "ENTERPRISE_ADMIN"
 PUSH_USER_AGENT: Final = "ReactorNetty/1.0.17"
 PUSH_CONTENT_TYPE: Final = "application/json"
 PUSH_TIMEOUT: Final = 10.0
+# Deliveries in flight per notification URL at most (kept-alive connections); with one,
+# deliveries to a URL are strictly in order, with more they may overtake one another.
+PUSH_CONNECTIONS: Final = 16
 CHANGE_MODIFIED: Final = "MODIFIED"
 CHANGE_CREATED: Final = "CREATED"
 # The ways a "malformed" push fault spoils a FEATURE push (see ``push.malform_event``).

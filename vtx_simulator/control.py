@@ -5,6 +5,7 @@ Every route answers JSON; a refused command answers ``{"error": "..."}`` with a 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 import json
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,7 @@ class Control:
     def __init__(self, sim: Simulator) -> None:
         """Initialise."""
         self.sim = sim
+        self._storm: asyncio.Task[list[tuple[int, bool, float, float]]] | None = None
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -111,9 +113,36 @@ class Control:
             ("POST", "profile", self.set_profile),
             ("GET", "version", self.version),
             ("POST", "version", self.set_version),
+            ("POST", "storm", self.start_storm),
+            ("GET", "storm", self.storm),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, f"{base}/{path}", handler)
+
+    async def start_storm(self, request: web.Request) -> web.Response:
+        """``POST storm {"userIds", "rate", "seconds"}``: toggle DND that fast, in the background."""
+        body = await _body(request)
+        if self._storm is not None and not self._storm.done():
+            raise BadCommand("a storm is already running")
+        user_ids = _get(body, "userIds", list)
+        if not all(type(user_id) is int for user_id in user_ids):
+            raise BadCommand("userIds must be integers")
+        rate, seconds = _number(body, "rate"), _number(body, "seconds")
+        if not user_ids or rate <= 0 or seconds <= 0:
+            raise BadCommand("a storm needs userIds and a positive rate and duration")
+        for user_id in user_ids:
+            self.sim.state.line(user_id)
+        self._storm = asyncio.get_running_loop().create_task(self.sim.storm(user_ids, rate, seconds))
+        return json_response({"started": True})
+
+    async def storm(self, request: web.Request) -> web.Response:
+        """``GET storm``: whether it runs, the deliveries pending, and (once done) its changes."""
+        task = self._storm
+        if task is None:
+            raise BadCommand("no storm was started")
+        running = not task.done()
+        changes = [] if running else [list(change) for change in task.result()]
+        return json_response({"running": running, "pending": self.sim.push.pending, "changes": changes})
 
     async def state(self, request: web.Request) -> web.Response:
         """``GET state``: a dump of everything."""

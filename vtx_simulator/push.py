@@ -27,6 +27,7 @@ from .const import (
     JSON_INDENT,
     JSON_SEPARATORS,
     MALFORMED_PUSH_KINDS,
+    PUSH_CONNECTIONS,
     PUSH_CONTENT_TYPE,
     PUSH_TIMEOUT,
     PUSH_USER_AGENT,
@@ -203,7 +204,7 @@ class PushFaults:
 @dataclass(frozen=True, slots=True)
 class _Worker:
     queue: asyncio.Queue[Delivery]
-    task: asyncio.Task[None]
+    tasks: list[asyncio.Task[None]]
 
 
 class PushDispatcher:
@@ -215,13 +216,19 @@ class PushDispatcher:
         timeout: float = PUSH_TIMEOUT,
         transport: PushTransport | None = None,
         network: Network | None = None,
+        concurrency: int = 1,
     ) -> None:
         """Initialise (``start`` opens the HTTP session); ``transport`` replaces HTTP.
 
         ``network`` delays each delivery by its latency (+- jitter) after it was queued;
-        deliveries stay in order and are not held up by one another's delay (a network's
-        latency, not a slower sender).
+        deliveries are not held up by one another's delay (a network's latency, not a
+        slower sender). ``concurrency`` deliveries per notification URL are in flight at
+        most (1 to ``PUSH_CONNECTIONS``): with 1 they arrive strictly in order, with more
+        a later one may overtake an earlier one, as from a sender with several threads.
         """
+        if not 1 <= concurrency <= PUSH_CONNECTIONS:
+            raise ValueError(f"push concurrency must be 1 to {PUSH_CONNECTIONS}")
+        self.concurrency = concurrency
         self.clock = clock
         self.timeout = timeout
         self.transport = transport
@@ -246,20 +253,26 @@ class PushDispatcher:
     async def start(self) -> None:
         """Open the HTTP session."""
         if self._session is None:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit_per_host=PUSH_CONNECTIONS))
 
     async def stop(self) -> None:
         """Cancel pending deliveries and close the session."""
         workers = list(self._workers.values())
         self._workers.clear()
-        for worker in workers:
-            worker.task.cancel()
-        await asyncio.gather(*(worker.task for worker in workers), return_exceptions=True)
+        tasks = [task for worker in workers for task in worker.tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._pending = 0
         self._idle.set()
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    @property
+    def pending(self) -> int:
+        """Deliveries queued or in flight."""
+        return self._pending
 
     @property
     def running(self) -> bool:
@@ -307,8 +320,12 @@ class PushDispatcher:
         worker = self._workers.get(delivery.url)
         if worker is None:
             queue: asyncio.Queue[Delivery] = asyncio.Queue()
-            task = asyncio.get_running_loop().create_task(self._run(queue), name=f"vtx_simulator push {delivery.url}")
-            worker = self._workers[delivery.url] = _Worker(queue, task)
+            loop = asyncio.get_running_loop()
+            tasks = [
+                loop.create_task(self._run(queue), name=f"vtx_simulator push {delivery.url}")
+                for _ in range(self.concurrency)
+            ]
+            worker = self._workers[delivery.url] = _Worker(queue, tasks)
         self._pending += 1
         self._idle.clear()
         delivery.due = time.monotonic() + self.network.delay()

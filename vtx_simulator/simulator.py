@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 import contextlib
 import copy
 import logging
 from pathlib import Path
+import time
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -25,6 +26,7 @@ from .const import (
     DEMO_APPLICATION_ID,
     DEMO_PASSWORD,
     DEMO_USERNAME,
+    FEATURE_DND,
     PROFILE_DEFAULT,
     PROFILE_WIKI,
     PROFILES,
@@ -78,6 +80,7 @@ class Simulator:
         jitter_ms: float = 0.0,
         rate_limit: float | None = None,
         version: str | None = None,
+        push_concurrency: int = 1,
     ) -> None:
         """Initialise (nothing listens until ``start()``).
 
@@ -89,7 +92,8 @@ class Simulator:
         ``clock_offset`` with a given ``clock`` becomes that clock's skew. ``latency_ms``
         and ``jitter_ms`` delay every API answer and push delivery (latency +- jitter);
         ``rate_limit`` admits that many API requests per second per account and answers
-        the others 429 with ``Retry-After`` (see ``network``).
+        the others 429 with ``Retry-After`` (see ``network``). ``push_concurrency``
+        deliveries per notification URL are in flight at most (1: strictly in order).
         """
         _check_profile(profile)
         if data is None:
@@ -109,7 +113,7 @@ class Simulator:
         self.purge_interval = purge_interval
         self.api_faults = ApiFaults()
         self.network = Network(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit)
-        self.push = PushDispatcher(self.clock, push_timeout, push_transport, self.network)
+        self.push = PushDispatcher(self.clock, push_timeout, push_transport, self.network, push_concurrency)
         # The client connections API requests came on (peer address and port).
         self._connections: set[tuple[object, ...]] = set()
         self._counts: Counter[str] = Counter()
@@ -257,6 +261,37 @@ class Simulator:
     def set_dnd(self, user_id: int, on: bool) -> bool:
         """Switch Do Not Disturb from the phone; return if it changed."""
         return self.state.set_dnd(user_id, on)
+
+    async def storm(
+        self, user_ids: Sequence[int], rate: float, seconds: float, batch: int = 10
+    ) -> list[tuple[int, bool, float, float]]:
+        """Toggle the DND of ``user_ids`` in turn, ``rate`` changes a second for ``seconds``.
+
+        For benchmarks: returns each change as (userId, on, when it was made, when the
+        network hands its first push to the receiver: made + latency +- jitter), both
+        ``time.monotonic()``. Run in a simulator process of its own, that clock is the one
+        every process of the machine reads, so a receiver can time each change's arrival.
+        """
+        if not user_ids or rate <= 0 or seconds <= 0 or batch < 1:
+            raise ValueError("a storm needs userIds, a positive rate and duration, and a batch of 1 or more")
+        on = {
+            user_id: self.state.find_feature(user_id, FEATURE_DND)["status"] == A.STATUS_ACTIVE for user_id in user_ids
+        }
+        changes: list[tuple[int, bool, float, float]] = []
+        deliveries = self.push.deliveries
+        loop = asyncio.get_running_loop()
+        begin = loop.time()
+        total = int(rate * seconds)
+        for index in range(0, total, batch):
+            for offset in range(min(batch, total - index)):
+                user_id = user_ids[(index + offset) % len(user_ids)]
+                on[user_id] = not on[user_id]
+                made, queued = time.monotonic(), len(deliveries)
+                self.state.set_dnd(user_id, on[user_id])
+                due = (deliveries[queued].due if len(deliveries) > queued else 0.0) or made
+                changes.append((user_id, on[user_id], made, due))
+            await asyncio.sleep(max(begin + (index + batch) / rate - loop.time(), 0))
+        return changes
 
     def set_forward(self, user_id: int, kind: str, on: bool, to: str | None = None) -> bool:
         """Switch a forward (unconditional, busy, timeout, not_reachable, unregistered)."""

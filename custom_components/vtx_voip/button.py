@@ -45,6 +45,11 @@ class VtxResetLineButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
         super().__init__(coordinator, entry, line, RESET_LINE)
         self._manager = manager
 
+    def _state_source(self) -> object:
+        # A button's state is its last press (written by Home Assistant): only its
+        # availability follows the line.
+        return None
+
     async def async_press(self) -> None:
         """Reset the line."""
         await self._manager.async_reset(self.line)

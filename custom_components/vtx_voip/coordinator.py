@@ -7,6 +7,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 import math
 import time
 from typing import Any, Final
@@ -92,6 +93,8 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         # (context None), so that one line's change calls that line's entities only.
         self._line_listeners: dict[int, dict[object, CALLBACK_TYPE]] = {}
         self._other_listeners: dict[object, CALLBACK_TYPE] = {}
+        # Listeners told which line changed (None: every line may have, after a poll).
+        self._change_listeners: dict[object, Callable[[int | None], None]] = {}
 
     @callback
     def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:
@@ -111,10 +114,30 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         return remove_listener
 
     @callback
+    def async_add_line_change_listener(self, change_callback: Callable[[int | None], None]) -> Callable[[], None]:
+        """Listen for changes, told which line changed: its userId, or None after a poll.
+
+        For listeners that would otherwise walk every line at each line's change (a push
+        storm at 500 lines made that the integration's largest cost).
+        """
+        remove = super().async_add_listener(partial(change_callback, None))
+        token = object()
+        self._change_listeners[token] = change_callback
+
+        @callback
+        def remove_listener() -> None:
+            self._change_listeners.pop(token, None)
+            remove()
+
+        return remove_listener
+
+    @callback
     def async_update_line_listeners(self, user_id: int) -> None:
         """Tell one line's entities and the listeners of every line (not the other lines)."""
         for update_callback in (*self._line_listeners.get(user_id, {}).values(), *self._other_listeners.values()):
             update_callback()
+        for change_callback in tuple(self._change_listeners.values()):
+            change_callback(user_id)
 
     @abstractmethod
     def _merge(self, user_id: int, held: T | None, polled: T, seq_at_start: int) -> T:

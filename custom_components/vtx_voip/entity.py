@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -27,6 +27,10 @@ class FeatureDescription(Protocol):
     @property
     def feature(self) -> str:
         """The featName."""
+
+
+# The state source of an entity whose state is written at every update.
+UNTRACKED: Final = object()
 
 
 def signal_line_added(entry_id: str) -> str:
@@ -76,6 +80,8 @@ class VtxLineEntity[CoordinatorT: VtxLinesCoordinator[Any]](CoordinatorEntity[Co
     """An entity of one phone line, fed by one coordinator."""
 
     _attr_has_entity_name = True
+    # What the state was last written from (see ``_state_source``).
+    _written: object = UNTRACKED
 
     def __init__(
         self, coordinator: CoordinatorT, entry: VtxConfigEntry, line: LineConfig, description: EntityDescription
@@ -95,6 +101,32 @@ class VtxLineEntity[CoordinatorT: VtxLinesCoordinator[Any]](CoordinatorEntity[Co
     def available(self) -> bool:
         """Available when this line's data is current."""
         return super().available and self.coordinator.line_available(self.line.user_id)
+
+    def _state_source(self) -> object:
+        """Return what this entity's state is made of, compared at each update of its line.
+
+        ``UNTRACKED`` (the default): the state is written at every update. Entities that
+        return their feature (or value) are written only when it or their availability
+        changed: a push changes one feature, and the line's other entities stay as they
+        are without the cost of a state write (what a push storm at 500 lines spends).
+        """
+        return UNTRACKED
+
+    async def async_added_to_hass(self) -> None:
+        """Note what the first state (written once this returns) is made of."""
+        await super().async_added_to_hass()
+        if (source := self._state_source()) is not UNTRACKED:
+            self._written = (self.available, source)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state, unless nothing it is made of changed."""
+        if (source := self._state_source()) is not UNTRACKED:
+            fingerprint = (self.available, source)
+            if fingerprint == self._written:
+                return
+            self._written = fingerprint
+        super()._handle_coordinator_update()
 
 
 @callback
@@ -133,28 +165,34 @@ def async_add_feature_entities[D: FeatureDescription](
     runtime = entry.runtime_data
     coordinator = runtime.features
     descriptions = tuple(descriptions)
-    # (sub-entry, userId, key): a line removed and added again (a new sub-entry, maybe
-    # before any listener ran in between) gets its entities anew.
-    added: set[tuple[str, int, str]] = set()
+    # userId -> (its sub-entry, the description keys added): a line removed and added
+    # again (a new sub-entry, maybe before any listener ran in between) gets its
+    # entities anew.
+    added: dict[int, tuple[str, set[str]]] = {}
 
     @callback
-    def add_new() -> None:
-        current = {(line.subentry_id, line.user_id) for line in runtime.lines.values()}
-        added.intersection_update({key for key in added if key[:2] in current})
-        for line in runtime.lines.values():
-            features = coordinator.line_data(line.user_id)
-            if not features:
-                continue
-            new = [
-                d
-                for d in descriptions
-                if d.feature in features and (line.subentry_id, line.user_id, d.key) not in added
-            ]
-            if new:
-                added.update((line.subentry_id, line.user_id, description.key) for description in new)
-                async_add_entities(
-                    [factory(line, description) for description in new], config_subentry_id=line.subentry_id
-                )
+    def add_line(line: LineConfig) -> None:
+        if not (features := coordinator.line_data(line.user_id)):
+            return
+        held = added.get(line.user_id)
+        if held is None or held[0] != line.subentry_id:
+            held = added[line.user_id] = (line.subentry_id, set())
+        keys = held[1]
+        if new := [d for d in descriptions if d.key not in keys and d.feature in features]:
+            keys.update(description.key for description in new)
+            async_add_entities([factory(line, description) for description in new], config_subentry_id=line.subentry_id)
 
-    add_new()
-    entry.async_on_unload(coordinator.async_add_listener(add_new))
+    @callback
+    def add_new(user_id: int | None) -> None:
+        """Add what a line's change (or, with None, a poll of every line) made known."""
+        if user_id is not None:
+            if (line := runtime.lines.get(user_id)) is not None:
+                add_line(line)
+            return
+        for gone in added.keys() - runtime.lines.keys():
+            del added[gone]
+        for line in runtime.lines.values():
+            add_line(line)
+
+    add_new(None)
+    entry.async_on_unload(coordinator.async_add_line_change_listener(add_new))

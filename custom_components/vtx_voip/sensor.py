@@ -215,6 +215,9 @@ class VtxLineStatusSensor(VtxLineEntity[VtxPresenceCoordinator], SensorEntity):
         """Available when the line's features are current."""
         return self._features.line_available(self.line.user_id)
 
+    def _state_source(self) -> object:
+        return self.native_value
+
     @property
     def native_value(self) -> str:
         """The merged status."""

@@ -105,6 +105,9 @@ class VtxFeatureSwitch(VtxLineEntity[VtxFeatureCoordinator], SwitchEntity):
         """Available while the line's features are current and it has this one."""
         return super().available and self._feature is not None
 
+    def _state_source(self) -> object:
+        return self._feature
+
     @property
     def is_on(self) -> bool | None:
         """Whether the feature is active."""

@@ -86,6 +86,9 @@ class VtxDestinationText(VtxLineEntity[VtxFeatureCoordinator], TextEntity):
         feature = self._feature
         return super().available and feature is not None and feature.forward is not None
 
+    def _state_source(self) -> object:
+        return self._feature
+
     @property
     def native_value(self) -> str | None:
         """The forward's destination."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
-from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -525,3 +525,50 @@ async def test_push_updates_only_its_line(
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
     assert "switch.room_101_do_not_disturb" in written
     assert not room_102 & set(written), sorted(room_102 & set(written))
+
+
+async def test_push_writes_only_what_it_changed(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A pushed DND change writes the DND switch and the line status, not the line's other entities.
+
+    The forward switches and destinations of the same line are made of other features:
+    they see no ``state_reported`` (a write that changed nothing) either. A poll that
+    finds the same values writes none of them again; a change of availability does.
+    """
+    registry = er.async_get(hass)
+    room_101 = {
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(registry, init_integration.entry_id)
+        if entity.unique_id.startswith(f"{ROOM_101}_") and entity.domain in ("switch", "text")
+    }
+    untouched = room_101 - {"switch.room_101_do_not_disturb"}
+    assert "switch.room_101_forward_all_calls" in untouched
+    written: list[str] = []
+
+    @callback
+    def note(event: Any) -> None:
+        written.append(event.data["entity_id"])
+
+    @callback
+    def every(event_data: Any) -> bool:
+        return True
+
+    for event_type in ("state_changed", "state_reported"):
+        hass.bus.async_listen(event_type, note, event_filter=every)
+    simulator.set_dnd(ROOM_101, True)
+    await settle(hass, simulator)
+    assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
+    assert "switch.room_101_do_not_disturb" in written
+    assert "sensor.room_101_line_status" in written
+    assert not untouched & set(written), sorted(untouched & set(written))
+    # A poll that finds what is held writes nothing again.
+    written.clear()
+    await init_integration.runtime_data.features.async_refresh()
+    await hass.async_block_till_done()
+    assert not room_101 & set(written), sorted(room_101 & set(written))
+    # A failed poll makes them unavailable: that is written.
+    simulator.add_fault("status", count=None, status=500)
+    await init_integration.runtime_data.features.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.room_101_forward_all_calls").state == STATE_UNAVAILABLE

@@ -14,7 +14,7 @@ import pytest
 
 from vtx_simulator import Simulator, cli
 
-from .conftest import USER, Api, Receiver
+from .conftest import OTHER_USER, USER, Api, Receiver
 
 
 async def control(api: Api, method: str, path: str, body: Any = None, *, raw: str | None = None) -> tuple[int, Any]:
@@ -336,3 +336,36 @@ def test_seed_file_is_generated(tmp_path: Path) -> None:
     target = tmp_path / "seed.json"
     assert seed.main([str(target)]) == 0
     assert json.loads(target.read_text(encoding="utf-8")) == seed.build_default_data()
+
+
+async def test_control_storm(api: Api, receiver: Receiver) -> None:
+    """``storm`` toggles DND at a rate, in the background, and reports each change with its time."""
+    assert (await control(api, "GET", "storm"))[0] == 400
+    assert (await control(api, "POST", "storm", {"rate": 10, "seconds": 1}))[0] == 400
+    assert (await control(api, "POST", "storm", {"userIds": [], "rate": 10, "seconds": 1}))[0] == 400
+    assert (await control(api, "POST", "storm", {"userIds": ["1"], "rate": 10, "seconds": 1}))[0] == 400
+    assert (await control(api, "POST", "storm", {"userIds": [USER], "rate": 0, "seconds": 1}))[0] == 400
+    assert (await control(api, "POST", "storm", {"userIds": [999], "rate": 10, "seconds": 1}))[0] == 404
+    await api.subscribe(url=receiver.url, userIds=[USER, OTHER_USER])
+    loop = asyncio.get_running_loop()
+    before = loop.time()
+    assert await control(api, "POST", "storm", {"userIds": [USER, OTHER_USER], "rate": 100, "seconds": 0.2}) == (
+        200,
+        {"started": True},
+    )
+    assert (await control(api, "POST", "storm", {"userIds": [USER], "rate": 10, "seconds": 1}))[0] == 400
+    while (answer := (await control(api, "GET", "storm"))[1])["running"]:
+        assert answer["changes"] == []
+        await asyncio.sleep(0.02)
+    changes = answer["changes"]
+    assert loop.time() - before >= 0.18
+    assert len(changes) == 20
+    assert [user_id for user_id, _on, _at, _due in changes] == [USER, OTHER_USER] * 10
+    times = [at for _user_id, _on, at, _due in changes]
+    assert times == sorted(times)
+    # No latency: each push is due when its change is made.
+    assert all(0 <= due - at < 0.05 for _user_id, _on, at, due in changes)
+    # Each line toggles from what it was (off), so it ends where it began after 10 changes.
+    assert [on for user_id, on, _at, _due in changes if user_id == USER] == [True, False] * 5
+    assert api.sim.feature(USER, "CENTRAL_DND")["status"] == "INACTIVE"
+    await receiver.wait(20)

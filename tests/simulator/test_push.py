@@ -9,10 +9,12 @@ import json
 import re
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 import pytest
 
 from vtx_simulator import SimError, Simulator
+from vtx_simulator.const import PUSH_CONNECTIONS
 
 from .conftest import ENTERPRISE, LOGIN, OTHER_USER, USER, Api, Receiver, iso
 from .wiki import CALL_LOG_PUSH, FEATURE_PUSH, PRESENCE, shape
@@ -315,3 +317,62 @@ async def test_push_transport_replaces_http(socket_enabled: None) -> None:
     assert sent[0][2] == {"Content-Type": "application/json", "User-Agent": "ReactorNetty/1.0.17", "Accept": "*/*"}
     assert (first.status, first.error) == (202, None)
     assert (second.status, second.error) == (None, "ConnectionError: receiver gone")
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_push_concurrency(socket_enabled: None, concurrency: int) -> None:
+    """At most ``push_concurrency`` deliveries per URL are in flight; with one, strictly in order."""
+    in_flight = 0
+    most = 0
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def handle(request: web.Request) -> web.Response:
+        nonlocal in_flight, most
+        body = await request.json()
+        in_flight += 1
+        most = max(most, in_flight)
+        await gate.wait()
+        order.append(body["featureEvents"][0]["feature"]["status"])
+        in_flight -= 1
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    sim = Simulator(push_concurrency=concurrency)
+    await sim.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = Api(session, sim)
+            await api.subscribe(url=f"http://127.0.0.1:{port}/hook")
+            for index in range(8):
+                sim.set_dnd(USER, index % 2 == 0)
+            for _ in range(100):
+                if in_flight >= min(concurrency, 8):
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
+            assert in_flight == concurrency
+            gate.set()
+            await sim.wait_for_pushes(within=5)
+    finally:
+        await sim.stop()
+        await runner.cleanup()
+    assert most == concurrency
+    assert len(order) == 8
+    if concurrency == 1:
+        assert order == ["ACTIVE", "INACTIVE"] * 4
+
+
+def test_push_concurrency_bounds() -> None:
+    """One to PUSH_CONNECTIONS deliveries in flight per URL."""
+    with pytest.raises(ValueError, match="push concurrency"):
+        Simulator(push_concurrency=0)
+    with pytest.raises(ValueError, match="push concurrency"):
+        Simulator(push_concurrency=PUSH_CONNECTIONS + 1)
+    assert Simulator(push_concurrency=PUSH_CONNECTIONS).push.concurrency == PUSH_CONNECTIONS
