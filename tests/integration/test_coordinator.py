@@ -71,8 +71,9 @@ async def test_apply_presence(hass: HomeAssistant, simulator: Simulator, init_in
     assert not presence.async_apply_presence(ROOM_101, same_time_idle, now)
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.room_101_on_a_call").state == STATE_ON
-    # A newer modifiedOn (the server's own time of the state) wins, whatever the eventTime.
-    simulator.set_presence(ROOM_101, "ONLINE", "NONE")
+    # A newer modifiedOn (the server's own time of the state) wins, whatever the eventTime
+    # (a minute later: modifiedOn has milliseconds, and both changes may fall in one).
+    simulator.state.set_presence(ROOM_101, "ONLINE", "NONE", at=simulator.clock.now() + timedelta(minutes=1))
     idle = Presence.from_json(simulator.presence(ROOM_101))
     assert presence.async_apply_presence(ROOM_101, idle, now - timedelta(hours=1))
     await hass.async_block_till_done()
