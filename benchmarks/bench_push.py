@@ -30,7 +30,7 @@ import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -120,6 +120,9 @@ async def test_push_to_state_latency(hass: HomeAssistant, push_setup: Setup, mod
     assert hass.states.get(entity_id) is not None
     changed = asyncio.Event()
 
+    # A callback: run in the event loop (a plain function would run in the executor).
+
+    @callback
     def on_change(event: Event[EventStateChangedData]) -> None:
         if event.data["entity_id"] == entity_id:
             changed.set()

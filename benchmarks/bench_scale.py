@@ -44,7 +44,7 @@ from typing import Any
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import CoreState, Event, EventStateChangedData, HomeAssistant
+from homeassistant.core import CoreState, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -90,6 +90,11 @@ async def scale_setup(
     ]
     for handler, _level in quieted:
         handler.setLevel(logging.WARNING)
+    # Home Assistant logs at WARNING by default, so aiohttp formats no access log line per
+    # request; the test harness logs at DEBUG, which would add that cost to every push.
+    access = logging.getLogger("aiohttp.access")
+    access_level = access.level
+    access.setLevel(logging.WARNING)
     assert await async_setup_component(hass, "webhook", {})
     # The integration's HTTP views must exist before the server freezes its router.
     assert await async_setup_component(hass, DOMAIN, {})
@@ -156,6 +161,7 @@ async def scale_setup(
         await simulator.stop()
     for handler, level in quieted:
         handler.setLevel(level)
+    access.setLevel(access_level)
 
 
 async def _toggle_latencies(
@@ -165,6 +171,9 @@ async def _toggle_latencies(
     changed = asyncio.Event()
     watched: dict[str, Any] = {"entity_id": None}
 
+    # A callback: run in the event loop (a plain function would run in the executor).
+
+    @callback
     def on_change(event: Event[EventStateChangedData]) -> None:
         if event.data["entity_id"] == watched["entity_id"]:
             changed.set()
@@ -309,6 +318,19 @@ async def test_rate_limited_refresh(scale_setup: ScaleSetup, rate_limit: int | N
         )
 
 
+# The process of each simulator started by ``simulator_process``, by URL.
+SIMULATOR_PIDS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of a process so far: this one, or ``pid`` (Linux's /proc)."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture
 async def simulator_process(tmp_path: Path) -> AsyncGenerator[Callable[..., Awaitable[str]]]:
     """Start the simulator as a process of its own (its own CPU, as VTX's servers are); yield its URL."""
@@ -331,6 +353,7 @@ async def simulator_process(tmp_path: Path) -> AsyncGenerator[Callable[..., Awai
         )
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
+        SIMULATOR_PIDS[url] = process.pid
         async with aiohttp.ClientSession() as session:
             for _ in range(120):
                 with contextlib.suppress(aiohttp.ClientError):
@@ -370,6 +393,9 @@ async def test_push_storm(
     entity_of = {f"switch.bench_{user_id - FIRST_USER_ID}_do_not_disturb": user_id for user_id in user_ids}
     arrivals: list[tuple[int, str, float]] = []
 
+    # A callback: run in the event loop (a plain function would run in the executor).
+
+    @callback
     def on_change(event: Event[EventStateChangedData]) -> None:
         if (user_id := entity_of.get(event.data["entity_id"])) is not None and event.data["new_state"] is not None:
             arrivals.append((user_id, event.data["new_state"].state, time.monotonic()))
@@ -377,6 +403,8 @@ async def test_push_storm(
     received_before = runtime.push.pushes_received
     unsub = hass.bus.async_listen("state_changed", on_change)
     total = STORM_RATE * STORM_SECONDS
+    pid = SIMULATOR_PIDS[url]
+    cpu_before = cpu_seconds(), cpu_seconds(pid)
     async with aiohttp.ClientSession() as session:
         async with session.post(
             f"{url}/_control/storm", json={"userIds": user_ids, "rate": STORM_RATE, "seconds": STORM_SECONDS}
@@ -390,6 +418,8 @@ async def test_push_storm(
             if not storm["running"] and storm["pending"] == 0:
                 break
             assert time.monotonic() - begin < STORM_SECONDS + 120, storm["pending"]
+        storm_seconds = time.monotonic() - begin
+        cpu = cpu_seconds() - cpu_before[0], cpu_seconds(pid) - cpu_before[1]
         async with session.get(f"{url}/_control/deliveries") as response:
             deliveries = [item for item in (await response.json())["deliveries"] if item["resourceType"] == "FEATURE"]
     await hass.async_block_till_done()
@@ -432,6 +462,8 @@ async def test_push_storm(
             "HA p99 ms",
             "lost",
             "wrong at the end",
+            "HA CPU %",
+            "simulator CPU %",
         ],
         [
             latency_ms,
@@ -446,5 +478,7 @@ async def test_push_storm(
             f"{p99(shares):.1f}",
             lost,
             wrong,
+            f"{100 * cpu[0] / storm_seconds:.0f}",
+            f"{100 * cpu[1] / storm_seconds:.0f}",
         ],
     )

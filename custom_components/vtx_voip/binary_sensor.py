@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -88,12 +88,20 @@ class VtxAccountBinarySensor(VtxAccountEntity, BinarySensorEntity):
 
     entity_description: VtxAccountBinarySensorEntityDescription
 
+    _written: bool | None = None
+
     async def async_added_to_hass(self) -> None:
         """Follow push health."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(self.hass, signal_push(self._entry.entry_id), self.async_write_ha_state)
-        )
+        self._written = self.is_on
+        self.async_on_remove(async_dispatcher_connect(self.hass, signal_push(self._entry.entry_id), self._async_push))
+
+    @callback
+    def _async_push(self) -> None:
+        """Write the state when it changed (not at every push)."""
+        if (value := self.is_on) != self._written:
+            self._written = value
+            self.async_write_ha_state()
 
     @property
     def is_on(self) -> bool:

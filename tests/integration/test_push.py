@@ -562,6 +562,14 @@ async def test_push_writes_only_what_it_changed(
     assert "switch.room_101_do_not_disturb" in written
     assert "sensor.room_101_line_status" in written
     assert not untouched & set(written), sorted(untouched & set(written))
+    # Nor is push health written again at every push while it stays healthy.
+    health = next(
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(registry, init_integration.entry_id)
+        if entity.domain == "binary_sensor" and entity.unique_id.endswith("_push")
+    )
+    assert hass.states.get(health).state == STATE_ON
+    assert health not in written
     # A poll that finds what is held writes nothing again.
     written.clear()
     await init_integration.runtime_data.features.async_refresh()
