@@ -46,7 +46,7 @@ SLOW_MARGIN: Final = 0.5
 BASELINE_DRIFT: Final = 0.01
 # The pace after a 429: this share of what the server admitted in the last second.
 RATE_WINDOW: Final = 1.0
-RATE_BACKOFF: Final = 0.95
+RATE_BACKOFF: Final = 0.97
 # Answers in that second needed to learn a pace from them (fewer: only lower a pace set).
 MIN_RATE_EVIDENCE: Final = 5
 MIN_RATE: Final = 1.0
