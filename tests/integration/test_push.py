@@ -508,18 +508,7 @@ async def test_push_updates_only_its_line(
         if entity.unique_id.startswith(f"{ROOM_102}_")
     }
     assert room_102
-    written: list[str] = []
-
-    @callback
-    def note(event: Any) -> None:
-        written.append(event.data["entity_id"])
-
-    @callback
-    def every(event_data: Any) -> bool:
-        return True
-
-    for event_type in ("state_changed", "state_reported"):
-        hass.bus.async_listen(event_type, note, event_filter=every)
+    written = _record_writes(hass)
     simulator.set_dnd(ROOM_101, True)
     await settle(hass, simulator)
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
@@ -544,18 +533,7 @@ async def test_push_writes_only_what_it_changed(
     }
     untouched = room_101 - {"switch.room_101_do_not_disturb"}
     assert "switch.room_101_forward_all_calls" in untouched
-    written: list[str] = []
-
-    @callback
-    def note(event: Any) -> None:
-        written.append(event.data["entity_id"])
-
-    @callback
-    def every(event_data: Any) -> bool:
-        return True
-
-    for event_type in ("state_changed", "state_reported"):
-        hass.bus.async_listen(event_type, note, event_filter=every)
+    written = _record_writes(hass)
     simulator.set_dnd(ROOM_101, True)
     await settle(hass, simulator)
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
@@ -580,3 +558,20 @@ async def test_push_writes_only_what_it_changed(
     await init_integration.runtime_data.features.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get("switch.room_101_forward_all_calls").state == STATE_UNAVAILABLE
+
+
+def _record_writes(hass: HomeAssistant) -> list[str]:
+    """The entity ids of every state write from now on (``state_changed`` and ``state_reported``)."""
+    written: list[str] = []
+
+    @callback
+    def note(event: Any) -> None:
+        written.append(event.data["entity_id"])
+
+    @callback
+    def every(event_data: Any) -> bool:
+        return True
+
+    for event_type in ("state_changed", "state_reported"):
+        hass.bus.async_listen(event_type, note, event_filter=every)
+    return written
