@@ -36,9 +36,9 @@ import pytest
 
 from custom_components.vtx_voip.api import CallLog
 from custom_components.vtx_voip.api.assumptions import RESOURCE_CALL_LOG
-from custom_components.vtx_voip.billing import price, totals
-from custom_components.vtx_voip.ledger import Ledger, LedgerCall
-from custom_components.vtx_voip.tariffs import Tariffs
+from custom_components.vtx_voip.billing.bill import price, totals
+from custom_components.vtx_voip.billing.ledger import Ledger, LedgerCall
+from custom_components.vtx_voip.billing.tariffs import Tariffs
 from tests.integration.conftest import WEBHOOK_ID
 
 from .bench_push import Setup, push_setup

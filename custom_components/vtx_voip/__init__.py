@@ -27,7 +27,11 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.typing import ConfigType
 
 from .api import VtxAuthenticationError, VtxClient, VtxError
-from .calls import CallTracker
+from .billing.calls import CallTracker
+from .billing.export import VtxRangeBillView, VtxStayBillView
+from .billing.ledger import LedgerError
+from .billing.stays import StayManager
+from .billing.tariffs import Tariffs, retention_days
 from .const import (
     CONF_APPLICATION_ID,
     CONF_PRESENCE_INTERVAL,
@@ -43,16 +47,12 @@ from .const import (
 from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
 from .data import LineConfig, VtxConfigEntry, VtxRuntimeData, configured_lines, reload_key
 from .entity import account_device_info, signal_line_added
-from .export import VtxRangeBillView, VtxStayBillView
 from .frontend import async_register_frontend
-from .ledger import LedgerError
-from .lines import LineManager
-from .linestore import LineStore
+from .frontend.websocket import async_setup_websocket
+from .lines.manager import LineManager
+from .lines.store import LineStore
 from .push import PushManager, async_remove_subscriptions
 from .services import async_setup_services
-from .stays import StayManager
-from .tariffs import Tariffs, retention_days
-from .websocket import async_setup_websocket
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 

@@ -6,11 +6,11 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .billing.stays import EVENT_CHECK_OUT, StayManager
 from .coordinator import VtxFeatureCoordinator
 from .data import LineConfig, VtxConfigEntry
 from .entity import VtxLineEntity, async_add_line_entities
-from .lines import LineManager
-from .stays import EVENT_CHECK_OUT, StayManager
+from .lines.manager import LineManager
 
 PARALLEL_UPDATES = 0
 

@@ -53,6 +53,22 @@ from .api import (
     normalize_base_url,
 )
 from .api.numbers import LineRef, default_line_name, domain_of_login, format_number, number_of_login, parse_line_ref
+from .billing.tariffs import (
+    CONF_BILL_INCOMING,
+    CONF_BILLING,
+    CONF_MINIMUM,
+    CONF_PRICE,
+    CONF_RETENTION_DAYS,
+    CONF_SETUP,
+    CONF_TARIFFS,
+    DEFAULT_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+    PRICED_CLASSES,
+    Billing,
+    Tariffs,
+    retention_days,
+)
 from .const import (
     CONF_APPLICATION_ID,
     CONF_ENTERPRISE_DISCOVERY,
@@ -75,7 +91,7 @@ from .const import (
     SUBENTRY_TYPE_LINE,
     USER_ID_HELP_URL,
 )
-from .discovery import (
+from .lines.discovery import (
     DISCOVERY_ENTRY_ID,
     DISCOVERY_LOGIN,
     DISCOVERY_USER_ID,
@@ -83,22 +99,6 @@ from .discovery import (
     configured_user_ids,
     discovery_unique_id,
     sip_domain,
-)
-from .tariffs import (
-    CONF_BILL_INCOMING,
-    CONF_BILLING,
-    CONF_MINIMUM,
-    CONF_PRICE,
-    CONF_RETENTION_DAYS,
-    CONF_SETUP,
-    CONF_TARIFFS,
-    DEFAULT_RETENTION_DAYS,
-    MAX_RETENTION_DAYS,
-    MIN_RETENTION_DAYS,
-    PRICED_CLASSES,
-    Billing,
-    Tariffs,
-    retention_days,
 )
 
 # A line of the "lines" step: a userId, phone number or login name, optionally "= name"

@@ -16,11 +16,11 @@ from .const import CONF_LINE_NAME, CONF_SIP_DOMAIN, CONF_USER_ID, SUBENTRY_TYPE_
 
 if TYPE_CHECKING:
     from .api import ServerInfo, VtxClient
-    from .calls import CallTracker
+    from .billing.calls import CallTracker
+    from .billing.stays import StayManager
     from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
-    from .lines import LineManager
+    from .lines.manager import LineManager
     from .push import PushManager
-    from .stays import StayManager
 
 
 @dataclass(slots=True)

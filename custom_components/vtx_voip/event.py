@@ -8,7 +8,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import CallLog
-from .calls import CallEventType, signal_call
+from .billing.calls import CallEventType, signal_call
 from .data import LineConfig, VtxConfigEntry
 from .entity import async_add_line_entities, line_device_info
 

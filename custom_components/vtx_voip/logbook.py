@@ -16,7 +16,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.translation import async_get_cached_translations
 
 from .api.numbers import format_number
-from .calls import EVENT_CALL, CallEventType
+from .billing.calls import EVENT_CALL, CallEventType
 from .const import DOMAIN
 
 # The logbook's texts by event type, as in strings.json (selector "logbook").

@@ -23,14 +23,14 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .api import CallLog, Presence
-from .calls import CallEventType, CallTracker, signal_call
+from .billing.calls import CallEventType, CallTracker, signal_call
+from .billing.stays import StayTotals, signal_stay
 from .const import FEATURE_CFU, FEATURE_DND
 from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
 from .data import LineConfig, VtxConfigEntry, VtxRuntimeData
 from .entity import VtxAccountEntity, VtxLineEntity, async_add_line_entities, line_device_info
 from .presence import LineStatus, PresenceStatus, line_status, presence_status
 from .push import signal_push
-from .stays import StayTotals, signal_stay
 
 PARALLEL_UPDATES = 0
 

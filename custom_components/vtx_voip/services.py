@@ -13,12 +13,12 @@ from homeassistant.helpers.target import TargetSelection, async_extract_referenc
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .billing import async_line_bill, sum_totals, totals
+from .billing.bill import async_line_bill, sum_totals, totals
+from .billing.ledger import LedgerError
+from .billing.stays import ledger_failed
 from .const import DOMAIN, FORWARD_FEATURES
 from .data import LineConfig, VtxConfigEntry
-from .ledger import LedgerError
-from .lines import LineManager, validate_forward
-from .stays import ledger_failed
+from .lines.manager import LineManager, validate_forward
 
 SERVICE_SET_CALL_FORWARD: Final = "set_call_forward"
 SERVICE_RESET_LINE: Final = "reset_line"

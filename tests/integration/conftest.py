@@ -74,7 +74,7 @@ def ledger_dir(tmp_path_factory: pytest.TempPathFactory) -> Generator[Path]:
     """Put each test's call ledgers in a folder of its own (not the shared test config dir)."""
     folder = tmp_path_factory.mktemp("ledger")
     with patch(
-        "custom_components.vtx_voip.calls.ledger_path",
+        "custom_components.vtx_voip.billing.calls.ledger_path",
         lambda hass, entry_id: folder / f"vtx_voip.{entry_id}.ledger.db",
     ):
         yield folder

@@ -18,7 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events, async_fire_time_changed
 
 from custom_components.vtx_voip.api import CallLog
-from custom_components.vtx_voip.calls import SEEN_MAX_AGE, CallEventType, CallTracker, call_event_type
+from custom_components.vtx_voip.billing.calls import SEEN_MAX_AGE, CallEventType, CallTracker, call_event_type
 from custom_components.vtx_voip.coordinator import LineConfig
 from custom_components.vtx_voip.push import CALL_RECONCILE_INTERVAL
 from vtx_simulator import Simulator

@@ -27,9 +27,9 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.vtx_voip.billing.numbering import DestinationClass
 from custom_components.vtx_voip.config_flow import normalize_push_url, parse_lines
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, CONF_PUSH_BASE_URL, DEFAULT_URL, DOMAIN
-from custom_components.vtx_voip.numbering import DestinationClass
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 

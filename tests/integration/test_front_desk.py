@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 
 from custom_components.vtx_voip.const import DOMAIN
 from custom_components.vtx_voip.frontend import MODULE, MODULE_URL
-from custom_components.vtx_voip.websocket import check_out_action
+from custom_components.vtx_voip.frontend.websocket import check_out_action
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102

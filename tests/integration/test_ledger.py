@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from custom_components.vtx_voip.ledger import Ledger, LedgerCall, LedgerError, remove_ledger
+from custom_components.vtx_voip.billing.ledger import Ledger, LedgerCall, LedgerError, remove_ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, sys.argv[2])
-    from custom_components.vtx_voip.ledger import Ledger, LedgerCall
+    from custom_components.vtx_voip.billing.ledger import Ledger, LedgerCall
     ledger = Ledger(__import__("pathlib").Path(sys.argv[1]))
     ledger.open(1_800_000_000)
     ledger.check_in(176125, "Guest", 1_800_000_000)

@@ -27,7 +27,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.vtx_voip.const import DOMAIN, FEATURE_POLL_INTERVAL
-from custom_components.vtx_voip.lines import REVERT_RETRY_DELAY
+from custom_components.vtx_voip.lines.manager import REVERT_RETRY_DELAY
 from custom_components.vtx_voip.push import CALL_FALLBACK_INTERVAL, PushManager
 from vtx_simulator import Simulator
 

@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 import yaml
 
 from custom_components.vtx_voip import logbook
-from custom_components.vtx_voip.calls import EVENT_CALL
+from custom_components.vtx_voip.billing.calls import EVENT_CALL
 from custom_components.vtx_voip.const import DOMAIN
 from custom_components.vtx_voip.services import CALL_HISTORY_SCHEMA, SET_CALL_FORWARD_SCHEMA
 from vtx_simulator import Simulator

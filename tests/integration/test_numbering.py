@@ -7,8 +7,14 @@ from decimal import Decimal
 from hypothesis import assume, given, strategies as st
 import pytest
 
-from custom_components.vtx_voip.numbering import EMERGENCY_NUMBERS, SWISS_PREFIXES, DestinationClass, classify, to_e164
-from custom_components.vtx_voip.tariffs import Billing, ClassTariff, Tariffs, retention_days
+from custom_components.vtx_voip.billing.numbering import (
+    EMERGENCY_NUMBERS,
+    SWISS_PREFIXES,
+    DestinationClass,
+    classify,
+    to_e164,
+)
+from custom_components.vtx_voip.billing.tariffs import Billing, ClassTariff, Tariffs, retention_days
 
 C = DestinationClass
 

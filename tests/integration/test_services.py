@@ -18,7 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.vtx_voip.const import DOMAIN
-from custom_components.vtx_voip.lines import REVERT_RETRY_DELAY
+from custom_components.vtx_voip.lines.manager import REVERT_RETRY_DELAY
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102

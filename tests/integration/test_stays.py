@@ -25,8 +25,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.vtx_voip.billing.ledger import LedgerError, ledger_path
 from custom_components.vtx_voip.const import DOMAIN
-from custom_components.vtx_voip.ledger import LedgerError, ledger_path
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102

@@ -16,7 +16,7 @@ from homeassistant.components.frontend import add_extra_js_url
 from homeassistant.components.http.server import StaticPathConfig
 from homeassistant.core import HomeAssistant
 
-from custom_components.vtx_voip.const import LOGGER
+from ..const import LOGGER
 
 MODULE: Final = Path(__file__).parent / "vtx-voip-front-desk.js"
 URL_BASE: Final = "/vtx_voip_static"

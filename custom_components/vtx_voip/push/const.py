@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
-from custom_components.vtx_voip.api.assumptions import SUBSCRIPTION_MAX_LIFETIME
-from custom_components.vtx_voip.const import DOMAIN, FEATURE_POLL_INTERVAL
+from ..api.assumptions import SUBSCRIPTION_MAX_LIFETIME
+from ..const import DOMAIN, FEATURE_POLL_INTERVAL
 
 # Ask for a little less than the maximum, so clock skew never makes a request invalid.
 SUBSCRIPTION_LIFETIME: Final = SUBSCRIPTION_MAX_LIFETIME - timedelta(minutes=5)

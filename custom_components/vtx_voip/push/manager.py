@@ -37,7 +37,7 @@ from homeassistant.helpers.event import async_call_later, async_track_point_in_u
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from custom_components.vtx_voip.api import (
+from ..api import (
     Notification,
     Subscription,
     VtxAuthenticationError,
@@ -49,35 +49,19 @@ from custom_components.vtx_voip.api import (
     VtxUnsupportedError,
     parse_notification,
 )
-from custom_components.vtx_voip.api.assumptions import (
-    RESOURCE_CALL_LOG,
-    RESOURCE_FEATURE,
-    RESOURCE_PRESENCE,
-    enterprise_of_login,
-)
-from custom_components.vtx_voip.calls import CallTracker
-from custom_components.vtx_voip.const import (
-    CONF_WEBHOOK_ID,
-    DOMAIN,
-    FEATURE_POLL_INTERVAL,
-    FEATURE_RECONCILE_INTERVAL,
-    LOGGER,
-)
-from custom_components.vtx_voip.coordinator import (
-    VtxFeatureCoordinator,
-    VtxPresenceCoordinator,
-    signal_poll_found_changes,
-)
-from custom_components.vtx_voip.data import VtxConfigEntry
-from custom_components.vtx_voip.discovery import (
+from ..api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRESENCE, enterprise_of_login
+from ..billing.calls import CallTracker
+from ..billing.ledger import LedgerError
+from ..const import CONF_WEBHOOK_ID, DOMAIN, FEATURE_POLL_INTERVAL, FEATURE_RECONCILE_INTERVAL, LOGGER
+from ..coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator, signal_poll_found_changes
+from ..data import VtxConfigEntry
+from ..lines.discovery import (
     async_abort_line_discoveries,
     async_discover_line,
     async_learn_sip_domain,
     configured_user_ids,
     discovery_enabled,
 )
-from custom_components.vtx_voip.ledger import LedgerError
-
 from .const import (
     CALL_FALLBACK_INTERVAL,
     CALL_RECONCILE_INTERVAL,

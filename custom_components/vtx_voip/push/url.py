@@ -9,10 +9,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.storage import Store
 
-from custom_components.vtx_voip.api import VtxClient, VtxError, VtxNotFoundError
-from custom_components.vtx_voip.const import CONF_PUSH_BASE_URL, DOMAIN, LOGGER
-from custom_components.vtx_voip.data import VtxConfigEntry
-
+from ..api import VtxClient, VtxError, VtxNotFoundError
+from ..const import CONF_PUSH_BASE_URL, DOMAIN, LOGGER
+from ..data import VtxConfigEntry
 from .const import STORAGE_VERSION, URL_SOURCE_CLOUDHOOK, URL_SOURCE_EXTERNAL, URL_SOURCE_OPTION
 
 

@@ -7,11 +7,7 @@ from typing import Final
 from aiohttp import web
 import probatio as vol
 
-from custom_components.vtx_voip.api.assumptions import (
-    PUSH_CALL_LOG_EVENTS_KEY,
-    PUSH_FEATURE_EVENTS_KEY,
-    PUSH_PRESENCE_EVENTS_KEY,
-)
+from ..api.assumptions import PUSH_CALL_LOG_EVENTS_KEY, PUSH_FEATURE_EVENTS_KEY, PUSH_PRESENCE_EVENTS_KEY
 
 MAX_BODY_BYTES: Final = 1024 * 1024
 _READ_CHUNK: Final = 64 * 1024

@@ -28,10 +28,10 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .calls import EVENT_CALL
-from .const import DOMAIN
-from .data import VtxConfigEntry
-from .stays import signal_stay
+from ..billing.calls import EVENT_CALL
+from ..billing.stays import signal_stay
+from ..const import DOMAIN
+from ..data import VtxConfigEntry
 
 # The entities of a line the board shows: its key -> (platform, unique id suffix).
 LINE_ENTITIES: Final[dict[str, tuple[Platform, str]]] = {

@@ -15,8 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .api import Feature
-from .const import DOMAIN, LOGGER
+from ..api import Feature
+from ..const import DOMAIN, LOGGER
 
 STORAGE_VERSION: Final = 1
 SAVE_DELAY: Final = 1

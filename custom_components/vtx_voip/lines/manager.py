@@ -13,13 +13,13 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .api import Feature, VtxAuthenticationError, VtxError
-from .api.assumptions import STATUS_ACTIVE, STATUS_INACTIVE
-from .const import DOMAIN, FORWARD_FEATURES, LOGGER
-from .coordinator import VtxFeatureCoordinator
-from .data import LineConfig
-from .linestore import LineStore, Revert
-from .util import normalize_destination
+from ..api import Feature, VtxAuthenticationError, VtxError
+from ..api.assumptions import STATUS_ACTIVE, STATUS_INACTIVE
+from ..const import DOMAIN, FORWARD_FEATURES, LOGGER
+from ..coordinator import VtxFeatureCoordinator
+from ..data import LineConfig
+from ..util import normalize_destination
+from .store import LineStore, Revert
 
 # A revert that failed (API down) is tried again after this long, until it works.
 REVERT_RETRY_DELAY: Final = timedelta(minutes=5)

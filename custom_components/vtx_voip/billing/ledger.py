@@ -23,8 +23,8 @@ from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 
-from .api import CallLog
-from .const import DOMAIN
+from ..api import CallLog
+from ..const import DOMAIN
 
 SCHEMA_VERSION: Final = 1
 # Columns of ``calls`` that hold a key of the call log; other keys go to ``extra`` (JSON).

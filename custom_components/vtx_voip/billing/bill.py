@@ -17,9 +17,9 @@ from typing import Any, Final
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .api import VtxClient, VtxError, VtxUnsupportedError
+from ..api import VtxClient, VtxError, VtxUnsupportedError
+from ..const import LOGGER
 from .calls import SOURCE_HISTORY, CallEventType, CallTracker, call_event_type
-from .const import LOGGER
 from .ledger import LedgerCall
 from .numbering import DestinationClass, classify
 from .tariffs import Tariffs

@@ -16,9 +16,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import UnknownFlow
 from homeassistant.helpers import discovery_flow
 
-from .api.assumptions import DEFAULT_SIP_DOMAIN
-from .api.numbers import domain_of_login
-from .const import (
+from ..api.assumptions import DEFAULT_SIP_DOMAIN
+from ..api.numbers import domain_of_login
+from ..const import (
     CONF_ENTERPRISE_DISCOVERY,
     CONF_SIP_DOMAIN,
     CONF_USER_ID,

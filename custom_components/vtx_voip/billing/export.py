@@ -18,9 +18,9 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util import dt as dt_util
 
-from .billing import BillRow, async_line_bill, to_csv
-from .const import DOMAIN, LOGGER
-from .data import VtxConfigEntry
+from ..const import DOMAIN, LOGGER
+from ..data import VtxConfigEntry
+from .bill import BillRow, async_line_bill, to_csv
 from .ledger import LedgerError
 from .stays import BILL_URL
 

@@ -20,13 +20,13 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
-from .api import CallLog, VtxClient
-from .billing import LineBill, async_line_bill, price, totals
+from ..api import CallLog, VtxClient
+from ..const import DOMAIN, LOGGER
+from ..data import LineConfig
+from ..lines.manager import LineManager
+from .bill import LineBill, async_line_bill, price, totals
 from .calls import CallEventType, CallTracker, signal_call
-from .const import DOMAIN, LOGGER
-from .data import LineConfig
 from .ledger import LedgerError, Stay
-from .lines import LineManager
 from .tariffs import Tariffs
 
 # How long the signed CSV path of a check-out stays valid.

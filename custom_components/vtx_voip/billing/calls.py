@@ -20,10 +20,10 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .api import CallLog, VtxClient, VtxError, VtxUnsupportedError
-from .api.assumptions import DIRECTION_OUTGOING, is_missed_call
-from .const import DOMAIN, LOGGER
-from .data import LineConfig
+from ..api import CallLog, VtxClient, VtxError, VtxUnsupportedError
+from ..api.assumptions import DIRECTION_OUTGOING, is_missed_call
+from ..const import DOMAIN, LOGGER
+from ..data import LineConfig
 from .ledger import Ledger, LedgerCall, LedgerError, ledger_path, remove_ledger
 from .tariffs import DEFAULT_RETENTION_DAYS
 

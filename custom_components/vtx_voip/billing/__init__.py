@@ -1,0 +1,1 @@
+"""Calls and bills: the call ledger, stays, tariffs, numbering, bills and their export."""

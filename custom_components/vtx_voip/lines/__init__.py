@@ -1,0 +1,1 @@
+"""The lines: their state, stored baselines and discovery."""
