@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from homeassistant.components import webhook
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, Platform
-from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -34,6 +34,7 @@ from .billing.stays import StayManager
 from .billing.tariffs import Tariffs, retention_days
 from .const import (
     CONF_APPLICATION_ID,
+    CONF_LINE_NAME,
     CONF_PRESENCE_INTERVAL,
     CONF_WEBHOOK_ID,
     DEFAULT_PRESENCE_INTERVAL,
@@ -43,6 +44,7 @@ from .const import (
     LOGGER,
     MAX_REQUESTS_IN_FLIGHT,
     REQUEST_TIMEOUT,
+    SUBENTRY_TYPE_LINE,
 )
 from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
 from .data import LineConfig, VtxConfigEntry, VtxRuntimeData, configured_lines, reload_key
@@ -208,6 +210,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
             held.name, held.subentry_id = line.name, line.subentry_id
             if device := registry.async_get_device_by_identifier((DOMAIN, str(user_id)), entry.entry_id):
                 registry.async_update_device(device.id, name=line.name)
+    _async_sync_line_names(hass, entry)
     # Devices of removed lines go with their sub-entry; a line given another userId in
     # the same sub-entry leaves its old device behind: remove it.
     _async_remove_stale_devices(hass, entry, wanted)
@@ -220,7 +223,9 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
                 coordinator.async_read_line(line.user_id)
                 for line in added
                 for coordinator in (runtime.features, runtime.presence)
-            )
+            ),
+            # A line added again finds its calls in the ledger (last call, missed calls).
+            *(runtime.calls.async_restore_line(line.user_id) for line in added),
         )
         for line in added:
             if line.user_id in current:  # not removed again meanwhile
@@ -228,6 +233,24 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
                 async_dispatcher_send(hass, signal_line_added(entry.entry_id), line)
     if added or removed:
         await runtime.push.async_lines_changed()
+
+
+@callback
+def _async_sync_line_names(hass: HomeAssistant, entry: VtxConfigEntry) -> None:
+    """Give a line sub-entry renamed with ⋮ > Rename (its title only) the same name in its data.
+
+    The title is the line's name (``LineConfig.from_subentry``); the data's copy is what
+    the sub-entry's reconfigure form suggests, so it follows.
+    """
+    for subentry in list(entry.subentries.values()):
+        if (
+            subentry.subentry_type == SUBENTRY_TYPE_LINE
+            and subentry.title
+            and subentry.data.get(CONF_LINE_NAME) != subentry.title
+        ):
+            hass.config_entries.async_update_subentry(
+                entry, subentry, data={**subentry.data, CONF_LINE_NAME: subentry.title}
+            )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
