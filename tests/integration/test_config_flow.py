@@ -28,8 +28,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.billing.numbering import DestinationClass
-from custom_components.vtx_voip.config_flow import normalize_push_url, parse_lines
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, CONF_PUSH_BASE_URL, DEFAULT_URL, DOMAIN
+from custom_components.vtx_voip.options_flow import normalize_push_url
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
@@ -54,22 +54,6 @@ async def start(hass: HomeAssistant) -> str:
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     return result["flow_id"]
-
-
-def test_parse_lines() -> None:
-    lines, bad = parse_lines(
-        " 176125 = Room 101\n\n176129\n176133: Lobby \nroom 4\n+41 22 566 21 94 = Room 1O1\n"
-        "0225662195\n+41225662196@M.ipvoip.ch = Desk = 2\n= nothing"
-    )
-    assert [(ref.user_id, ref.number, ref.login, name) for ref, name in lines] == [
-        (176125, None, None, "Room 101"),
-        (176129, None, None, ""),
-        (176133, None, None, "Lobby"),
-        (None, "+41225662194", None, "Room 1O1"),
-        (None, "+41225662195", None, ""),
-        (None, "+41225662196", "+41225662196@m.ipvoip.ch", "Desk = 2"),
-    ]
-    assert bad == ["room 4", "= nothing"]
 
 
 def test_normalize_push_url() -> None:
@@ -169,6 +153,27 @@ async def test_lines_errors_then_recover(hass: HomeAssistant, simulator: Simulat
         await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert [s.title for s in result["result"].subentries.values()] == ["Room 101"]
+
+
+async def test_lines_step_refuses_one_line_with_two_names(hass: HomeAssistant, simulator: Simulator) -> None:
+    """176125 = Room 101 and 176125 = Room 102: a translated form error naming both rows, not one name kept."""
+    flow_id = await start(hass)
+    await hass.config_entries.flow.async_configure(flow_id, account(simulator))
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"user_ids": f"{ROOM_101} = Room 101\n{ROOM_101} = Room 102"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"user_ids": "conflicting_names"}
+    assert result["description_placeholders"]["lines"] == f"{ROOM_101} = Room 101, {ROOM_101} = Room 102"
+    strings = json.loads(STRINGS.read_text(encoding="utf-8"))
+    assert "{lines}" in strings["config"]["error"]["conflicting_names"]
+    with patch(SETUP, return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {"user_ids": f"{ROOM_101} = Room 101\n{ROOM_101}"}
+        )
+        await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert [(s.unique_id, s.title) for s in result["result"].subentries.values()] == [(str(ROOM_101), "Room 101")]
 
 
 async def _add_line(hass: HomeAssistant, entry: MockConfigEntry, data: dict[str, object]) -> dict[str, object]:
