@@ -364,9 +364,10 @@ class LineSubentryFlowHandler(ConfigSubentryFlow):
     async def _async_server(self, client: VtxClient) -> ServerInfo | None:
         """Return the server info: the loaded entry's, else asked (None when the API does not answer)."""
         entry = self._get_entry()
-        runtime = getattr(entry, "runtime_data", None)
-        if (server := getattr(runtime, "server", None)) is not None:
-            return server  # type: ignore[no-any-return]
+        # runtime_data exists only while the entry is loaded.
+        server: ServerInfo | None = getattr(getattr(entry, "runtime_data", None), "server", None)
+        if server is not None:
+            return server
         try:
             return await client.get_server_info()
         except VtxError:
