@@ -20,6 +20,7 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxRateLimitError
+from .api.assumptions import RESOURCE_PRESENCE
 from .const import DOMAIN, LOGGER
 from .data import LineConfig, VtxConfigEntry
 from .helpers import vtx_exception_handler
@@ -45,7 +46,7 @@ SPREAD_MIN_TICK: Final = timedelta(seconds=1)
 
 
 def signal_poll_found_changes(entry_id: str) -> str:
-    """Dispatcher signal: a feature poll found changes that no push or write brought."""
+    """Dispatcher signal: a poll found changes that no push or write brought (argument: its resource, FEATURE when none)."""
     return f"{DOMAIN}_{entry_id}_poll_found_changes"
 
 
@@ -578,6 +579,12 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
         if not self.is_polled(user_id):
             return False
         return await super().async_read_line(user_id)
+
+    @callback
+    def _async_poll_found_changes(self) -> None:
+        """Tell push health: a presence poll found changes that no push brought (silent PRESENCE push)."""
+        if self.config_entry is not None:
+            async_dispatcher_send(self.hass, signal_poll_found_changes(self.config_entry.entry_id), RESOURCE_PRESENCE)
 
     @staticmethod
     def _modified(presence: Presence | None) -> datetime | None:
