@@ -6,14 +6,16 @@ exists, then assigns the one runtime data object. Home Assistant runs those tear
 (last first) when set-up fails at any step and after the platforms unload, so a retry or
 a reload always starts clean.
 
-Line sub-entries change in place (``_async_entry_updated``): a line added, renamed or
-removed adds, renames or removes that line's device, entities and push userIds, without
-touching the other lines. A change of the account (data or options) reloads once.
+Line sub-entries and options change in place (``_async_entry_updated``): a line added,
+renamed or removed adds, renames or removes that line's device, entities and push
+userIds, without touching the other lines; options apply to the running parts. A change
+of the account's data (reauth, reconfigure) reloads once, keeping the subscriptions.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import timedelta
 
 from homeassistant.components import webhook
@@ -34,8 +36,10 @@ from .billing.stays import StayManager
 from .billing.tariffs import Tariffs, retention_days
 from .const import (
     CONF_APPLICATION_ID,
+    CONF_ENTERPRISE_DISCOVERY,
     CONF_LINE_NAME,
     CONF_PRESENCE_INTERVAL,
+    CONF_PUSH_BASE_URL,
     CONF_WEBHOOK_ID,
     DEFAULT_PRESENCE_INTERVAL,
     DOMAIN,
@@ -177,6 +181,29 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
     return True
 
 
+async def _async_apply_options(hass: HomeAssistant, entry: VtxConfigEntry, old: Mapping[str, object]) -> None:
+    """Apply changed options to the running entry: no entity goes unavailable, no reload.
+
+    Tariffs and bill-incoming price the next bill, the retention applies at once, the
+    presence interval takes effect when presence is polled (not pushed); discovery and the
+    push base URL touch only the subscriptions they change. The SIP domain is read where
+    it is used.
+    """
+    runtime = entry.runtime_data
+    options = entry.options
+    runtime.stays.tariffs = Tariffs.from_options(options)
+    retention = timedelta(days=retention_days(options))
+    if retention != runtime.calls.retention:
+        runtime.calls.retention = retention
+        entry.async_create_background_task(hass, runtime.calls.async_prune(), f"{DOMAIN} apply retention")
+    interval = timedelta(seconds=int(options.get(CONF_PRESENCE_INTERVAL, DEFAULT_PRESENCE_INTERVAL)))
+    if interval != runtime.presence.configured_interval:
+        runtime.presence.set_configured_interval(interval, in_force=not runtime.push.presence_pushed)
+    if any(old.get(key) != options.get(key) for key in (CONF_ENTERPRISE_DISCOVERY, CONF_PUSH_BASE_URL)):
+        await runtime.push.async_options_changed()
+    LOGGER.debug("Options of %s applied in place", entry.title)
+
+
 def _async_remove_stale_devices(hass: HomeAssistant, entry: VtxConfigEntry, lines: dict[int, LineConfig]) -> None:
     """Remove the devices (and so the entities) of lines the entry no longer has.
 
@@ -191,11 +218,20 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: VtxConfigEntry, line
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> None:
-    """Apply line sub-entry changes in place; reload when the account itself changed."""
+    """Apply options and line sub-entry changes in place; reload when the account itself changed.
+
+    Only a change of the account's data (a reauth, a reconfigure: URL, credentials)
+    reloads; the subscriptions stay across it (they are the account's).
+    """
     runtime = entry.runtime_data
-    if reload_key(entry) != runtime.built_from:
+    data, options = reload_key(entry)
+    built_data, built_options = runtime.built_from
+    if data != built_data:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
+    if options != built_options:
+        runtime.built_from = (built_data, options)
+        await _async_apply_options(hass, entry, built_options)
     wanted = configured_lines(entry)
     current = runtime.lines
     registry = dr.async_get(hass)
