@@ -18,6 +18,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxRateLimitError
 from .api.assumptions import RESOURCE_PRESENCE
@@ -37,6 +38,13 @@ OWN_WRITES_KEPT: Final = 8
 # Lines whose read failed while others worked are read again this long after (or after the
 # API's Retry-After, if longer), not only at the next poll of every line.
 FAILED_LINE_RETRY: Final = timedelta(seconds=60)
+# A poll that failed as a whole is tried again after 30 s, then 1, 2, 4 minutes... (never
+# later than the next poll), not only at the next poll, which may be 15 minutes away.
+FAILED_POLL_RETRY: Final = timedelta(seconds=30)
+# While polls fail, a line whose state a read or a push confirmed within the stale window
+# stays available: two polling cycles, and at least this long.
+STALE_WINDOW_MIN: Final = timedelta(minutes=5)
+STALE_WINDOW_CYCLES: Final = 2
 # The entities fed by a line's presence (domain, key): with all of them disabled it is not read.
 PRESENCE_ENTITIES: Final = (("sensor", "presence"), ("binary_sensor", "on_call"), ("sensor", "line_status"))
 # Up to this many lines are read at once; more are read in shares spread over the poll
@@ -58,6 +66,10 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     is the whole update failed. A read the client did not send because the API asked it
     to wait (``Retry-After``) keeps that line's data as it was. Each line's loss is logged
     once, at info, and once when it is back.
+
+    A poll that fails as a whole does not blank what is known: a line whose state a read
+    or a push confirmed within the stale window (``stale_window``) stays available, and
+    the poll is tried again with back-off (``FAILED_POLL_RETRY``, doubling) until it works.
     """
 
     resource: str
@@ -97,6 +109,16 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._other_listeners: dict[object, CALLBACK_TYPE] = {}
         # Listeners told which line changed (None: every line may have, after a poll).
         self._change_listeners: dict[object, Callable[[int | None], None]] = {}
+        # When a read or a push last confirmed each line's state (this machine's clock).
+        self._confirmed: dict[int, datetime] = {}
+        # Polls failed as a whole in a row (the back-off), and the timer that makes lines
+        # unavailable once their stale window is over while polls still fail.
+        self._failed_polls = 0
+        self._cancel_expiry: Callable[[], None] | None = None
+        # Lines whose entities were told that their stale window ended.
+        self._stale: set[int] = set()
+        # The API refused our credentials at the last poll: nothing held is trusted then.
+        self._auth_failed = False
 
     @callback
     def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:
@@ -150,8 +172,70 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         """Read one line's resource."""
 
     def line_available(self, user_id: int) -> bool:
-        """Whether a line's data is current."""
-        return self.last_update_success and user_id in (self.data or {})
+        """Whether a line's data is current: held, and the last poll worked or it is confirmed recently.
+
+        Credentials the API refused make every line unavailable at once (re-authentication).
+        """
+        return user_id in (self.data or {}) and (
+            self.last_update_success or (not self._auth_failed and self._fresh(user_id))
+        )
+
+    @property
+    def full_interval(self) -> timedelta | None:
+        """How often every line is read (presence reads them in shares over its poll interval)."""
+        return self.update_interval
+
+    @property
+    def stale_window(self) -> timedelta:
+        """How long a confirmed state is trusted while polls fail."""
+        interval = self.full_interval
+        return max(STALE_WINDOW_MIN, interval * STALE_WINDOW_CYCLES) if interval else STALE_WINDOW_MIN
+
+    def _fresh(self, user_id: int) -> bool:
+        confirmed = self._confirmed.get(user_id)
+        return confirmed is not None and dt_util.utcnow() - confirmed <= self.stale_window
+
+    @callback
+    def _confirm(self, user_id: int) -> None:
+        """Note that a read or a push just confirmed a line's state."""
+        self._confirmed[user_id] = dt_util.utcnow()
+        self._stale.discard(user_id)
+
+    @callback
+    def _async_refresh_finished(self) -> None:
+        """While polls fail, make lines unavailable when their stale window ends (no poll says so)."""
+        self._cancel_expiry_timer()
+        if self.last_update_success or not self.data:
+            self._stale.clear()
+            return
+        now = dt_util.utcnow()
+        window = self.stale_window
+        ends = {user_id: confirmed + window for user_id, confirmed in self._confirmed.items() if user_id in self.data}
+        if stale := {user_id for user_id, end in ends.items() if end < now} - self._stale:
+            # Their window ended (maybe just before this poll failed again): tell their entities.
+            self._stale |= stale
+            self.async_update_listeners()
+        if not (pending := [end for end in ends.values() if end >= now]):
+            return
+
+        @callback
+        def _expired(_now: datetime) -> None:
+            self._cancel_expiry = None
+            self._async_refresh_finished()
+
+        self._cancel_expiry = async_call_later(self.hass, (min(pending) - now).total_seconds() + 1, _expired)
+
+    def _cancel_expiry_timer(self) -> None:
+        if self._cancel_expiry is not None:
+            self._cancel_expiry()
+            self._cancel_expiry = None
+
+    def _poll_retry_delay(self) -> float | None:
+        """Seconds until a poll that failed as a whole is tried again (None: at the next poll)."""
+        delay: float = FAILED_POLL_RETRY.total_seconds() * 2 ** min(self._failed_polls - 1, 16)
+        if self.update_interval is not None and delay >= self.update_interval.total_seconds():
+            return None
+        return delay
 
     def line_data(self, user_id: int) -> T | None:
         """Return a line's current data, if any."""
@@ -195,6 +279,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
                 continue
             if isinstance(result, VtxAuthenticationError):
                 if result.status == 401:
+                    self._auth_failed = True
                     raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from result
                 forbidden += 1
             if isinstance(result, VtxRateLimitError):
@@ -208,15 +293,24 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
                     user_id, previous.get(user_id, self._last_known.get(user_id)), result, seq_at_start
                 )
         if user_ids and forbidden == len(user_ids):
+            self._auth_failed = True
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
         if user_ids and len(errors) == len(user_ids):
             error = rate_limited or next(iter(errors.values()))
+            self._failed_polls += 1
+            backoff = self._poll_retry_delay()
+            asked = rate_limited.retry_after if rate_limited else None
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="rate_limited" if rate_limited else "update_failed",
                 translation_placeholders=None if rate_limited else {"error": str(error)},
-                retry_after=rate_limited.retry_after if rate_limited else None,
+                retry_after=max(asked or 0, backoff) if backoff is not None else asked,
             ) from error
+        self._failed_polls = 0
+        self._auth_failed = False
+        for user_id, result in zip(user_ids, results, strict=True):
+            if not isinstance(result, BaseException):
+                self._confirm(user_id)
         self._log_line_health(errors, set(data))
         self._last_known = {
             user_id: value
@@ -257,8 +351,9 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._cancel_retry = async_call_later(self.hass, delay, _retry)
 
     async def async_shutdown(self) -> None:
-        """Cancel the retry of failed lines too."""
+        """Cancel the retry of failed lines and the stale window's timer too."""
         self._schedule_retry(set(), None)
+        self._cancel_expiry_timer()
         await super().async_shutdown()
 
     @callback
@@ -270,6 +365,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         """Store one line's data outside a poll and tell the entities."""
         self.data = {**(self.data or {}), user_id: value}
         self._last_known.pop(user_id, None)
+        self._confirm(user_id)
         if user_id in self._failing:
             self._failing.discard(user_id)
             LOGGER.info("Line %s: its %s is known again", user_id, self.resource)
@@ -297,6 +393,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         """
         self._failing.discard(user_id)
         self._last_known.pop(user_id, None)
+        self._confirmed.pop(user_id, None)
         if self.data is not None and user_id in self.data:
             self.data = {uid: value for uid, value in self.data.items() if uid != user_id}
 
@@ -434,7 +531,9 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         key = self._event_key(event_time)
         last = self._event_time.get(feature.id)
         if current == feature:
-            # Nothing to change, but older events arriving after this one are now stale.
+            # Nothing to change (the state held is confirmed), but older events arriving
+            # after this one are now stale.
+            self._confirm(feature.user_id)
             if key is not None and (last is None or key > last):
                 self._event_time[feature.id] = key
             return False
@@ -519,6 +618,11 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
         self._share = 0
         self._read_all_next = True
         self.set_poll_interval(self.poll_interval)
+
+    @property
+    def full_interval(self) -> timedelta | None:
+        """How often every line is read: the poll interval (a share of the lines per update)."""
+        return self.poll_interval
 
     # --- which lines, and when -------------------------------------------------------
     def is_polled(self, user_id: int) -> bool:
@@ -621,6 +725,7 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
             return False
         held = (self.data or {}).get(user_id)
         if held == presence:
+            self._confirm(user_id)
             return False
         held_time, new_time = self._modified(held), self._modified(presence)
         if held_time is not None and new_time is not None and new_time != held_time:
