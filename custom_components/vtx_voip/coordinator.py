@@ -208,6 +208,12 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         if self.last_update_success or not self.data:
             self._stale.clear()
             return
+        if self._auth_failed:
+            # Nothing held is trusted: tell every line (a poll may have failed before this one).
+            if self._stale != set(self.data):
+                self._stale = set(self.data)
+                self.async_update_listeners()
+            return
         now = dt_util.utcnow()
         window = self.stale_window
         ends = {user_id: confirmed + window for user_id, confirmed in self._confirmed.items() if user_id in self.data}
@@ -401,13 +407,16 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
 class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
     """The features of every line, by featName.
 
-    Ordering never compares two clocks. A pushed feature whose ``previousValue`` is the
-    feature held is applied, whatever its ``eventTime`` (causality). Otherwise pushes are
-    ordered among themselves by ``eventTime``, and against a poll by the ``Date`` header
-    of the poll's answer: both the server's clock. A push or write applied while a poll
-    ran wins over it unless the poll's answer is known to be the newer. An ``eventTime``
-    far ahead of the server's own time is taken as the server's time, so that it cannot
-    freeze a feature; every poll starts each feature's ordering afresh.
+    Ordering never compares two clocks. A push is stale when its ``eventTime`` is older
+    than the server time (the ``Date`` header) of the read or write that produced the
+    state held, even if its ``previousValue`` is that state; within that second (a
+    ``Date`` header counts whole seconds) its ``previousValue`` decides. After it, a
+    pushed feature whose ``previousValue`` is the feature held is applied (causality);
+    otherwise pushes are ordered among themselves by ``eventTime``. A push or write
+    applied while a poll ran wins over it unless the poll's answer is known to be the
+    newer. An ``eventTime`` far ahead of the server's own time is taken as the server's
+    time, so that it cannot freeze a feature; every poll starts each feature's ordering
+    afresh.
     """
 
     resource = "features"
@@ -486,8 +495,9 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         if self._applied_seq.get(feature_id, -1) <= seq_at_start:
             return False
         event = self._event_time.get(feature_id)
-        # Kept unless the poll's answer is known to be the newer (server clock to server clock).
-        return server_time is None or event is None or event >= server_time - DATE_RESOLUTION
+        # Kept unless the poll's answer is known to be the newer (server clock to server
+        # clock: an event before the second of the poll's Date header is older).
+        return server_time is None or event is None or event >= server_time
 
     @callback
     def _async_poll_found_changes(self) -> None:
@@ -504,14 +514,25 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         return (self.data or {}).get(user_id, {}).get(feat_name)
 
     def _is_newer(self, feature_id: int, event_time: datetime | None) -> bool:
-        """Whether a push (not following on from what is held) is newer than what is held."""
+        """Whether a push (not following on from what is held) is newer than the pushes applied since the last read."""
         if event_time is None:
             return True
         last = self._event_time.get(feature_id)
-        if last is not None and event_time < last:
-            return False
-        read_at = self._read_at.get(feature_id)
-        return read_at is None or event_time >= read_at - DATE_RESOLUTION
+        return last is None or event_time >= last
+
+    def _read_order(self, feature_id: int, event_time: datetime | None) -> int:
+        """Where an event falls against the read or write that produced the state held (its ``Date``).
+
+        -1: before it (stale, whatever its previousValue); 0: within that second (the
+        ``Date`` header counts whole seconds: the previousValue decides); 1: after it, or
+        unknown.
+        """
+        held_at = self._read_at.get(feature_id)
+        if event_time is None or held_at is None:
+            return 1
+        if event_time < held_at:
+            return -1
+        return 0 if event_time < held_at + DATE_RESOLUTION else 1
 
     @callback
     def async_apply_feature(
@@ -537,10 +558,20 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
             if key is not None and (last is None or key > last):
                 self._event_time[feature.id] = key
             return False
-        # Causality: an event following on from what is held is applied whatever its
-        # eventTime against a poll (another clock), but never when an event applied since
-        # is newer on the server's own clock (pushes among themselves by eventTime).
+        # An event older than the read or write that produced the state held (server clock
+        # to server clock: eventTime against its Date header) is stale even if its
+        # previousValue is what is held: the state held is newer than the event.
+        order = self._read_order(feature.id, key)
+        if order < 0:
+            LOGGER.debug("Ignoring an event for feature %s older than the read or write of the state held", feature.id)
+            return False
+        # Causality: an event following on from what is held is applied, but never when an
+        # event applied since is newer (pushes among themselves by eventTime).
         follows_on = previous is not None and previous == current and not (key and last and key < last)
+        if order == 0 and previous is not None and not follows_on:
+            # Within the second of that read or write, the previousValue decides.
+            LOGGER.debug("Ignoring an event for feature %s not following on from the state read", feature.id)
+            return False
         if not follows_on and feature in self._own_writes.get(feature.id, ()):
             LOGGER.debug("Ignoring the late echo of an earlier write of feature %s", feature.id)
             return False
@@ -590,9 +621,10 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         self._seq += 1
         self._applied_seq[feature.id] = self._seq
         self._own_writes.setdefault(feature.id, deque(maxlen=OWN_WRITES_KEPT)).append(feature)
-        # Our own write is the newest state: pushes from before it are older.
-        if (now := self._server_now()) is not None:
-            self._event_time[feature.id] = now
+        # Our own write is the newest state, as of the server's time of its answer (its
+        # Date header, whole seconds): events from before it are older.
+        self._read_at[feature.id] = self.client.server_now().replace(microsecond=0)
+        self._event_time.pop(feature.id, None)
         self._async_store_line(feature.user_id, {**line, feature.name: feature})
 
 
