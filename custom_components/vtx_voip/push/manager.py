@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from aiohttp.hdrs import METH_POST
 from homeassistant.components import webhook
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_USERNAME, EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -54,7 +55,6 @@ from ..billing.calls import CallTracker
 from ..billing.ledger import LedgerError
 from ..const import CONF_WEBHOOK_ID, DOMAIN, FEATURE_POLL_INTERVAL, FEATURE_RECONCILE_INTERVAL, LOGGER
 from ..coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator, signal_poll_found_changes
-from ..data import VtxConfigEntry
 from ..lines.discovery import (
     async_abort_line_discoveries,
     async_discover_line,
@@ -84,7 +84,7 @@ if TYPE_CHECKING:
     from homeassistant.components.cloud import CloudConnectionState
 
 
-def _issue_id(entry: VtxConfigEntry, issue: str) -> str:
+def _issue_id(entry: ConfigEntry, issue: str) -> str:
     return issue_id(entry.entry_id, issue)
 
 
@@ -94,7 +94,7 @@ class PushManager:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: VtxConfigEntry,
+        entry: ConfigEntry,
         client: VtxClient,
         features: VtxFeatureCoordinator,
         presence: VtxPresenceCoordinator,

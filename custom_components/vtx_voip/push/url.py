@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components import webhook
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.storage import Store
 
 from ..api import VtxClient, VtxError, VtxNotFoundError
 from ..const import CONF_PUSH_BASE_URL, DOMAIN, LOGGER
-from ..data import VtxConfigEntry
 from .const import STORAGE_VERSION, URL_SOURCE_CLOUDHOOK, URL_SOURCE_EXTERNAL, URL_SOURCE_OPTION
 
 
@@ -21,7 +21,7 @@ def url_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
 
 
 async def async_notification_url(
-    hass: HomeAssistant, entry: VtxConfigEntry, webhook_id: str
+    hass: HomeAssistant, entry: ConfigEntry, webhook_id: str
 ) -> tuple[str | None, str | None]:
     """Pick the URL the API pushes to: option, cloudhook, external URL, or none.
 
