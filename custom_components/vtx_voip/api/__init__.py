@@ -1,6 +1,6 @@
 """Client of the VTX VoIP OpenAPI (Communi5 C5 platform).
 
-This subpackage has no Home Assistant import; it only needs aiohttp.
+This subpackage has no Home Assistant import; it only needs aiohttp (README.md).
 """
 
 from .client import DEFAULT_BASE_URL, FeatureRead, VtxClient, normalize_base_url
@@ -32,6 +32,8 @@ from .models import (
     parse_datetime,
     parse_notification,
 )
+
+__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BASE_URL",
