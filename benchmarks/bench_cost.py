@@ -77,6 +77,8 @@ ROUNDS = 4
 MINIMAL = "bench_minimal"
 BARE_WEBHOOK_ID = "bench_bare_webhook"
 PROFILE = os.environ.get("VTX_BENCH_PROFILE") == "1"
+# Set-up with tracemalloc at 500 lines takes minutes.
+pytestmark = pytest.mark.timeout(1800)
 PLATFORMS = ("binary_sensor", "button", "event", "sensor", "switch", "text")
 
 # The sender: POSTs each body of a JSON file to its URL, one at a time; prints the statuses.
