@@ -22,7 +22,7 @@ from homeassistant.util import dt as dt_util
 
 from ..api import CallLog, VtxClient
 from ..const import DOMAIN, LOGGER
-from ..data import LineConfig
+from ..lines.config import LineConfig
 from ..lines.manager import LineManager
 from .bill import LineBill, async_line_bill, price, totals
 from .calls import CallEventType, CallTracker, signal_call

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
@@ -26,7 +27,6 @@ from ..api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRES
 from ..billing.calls import CallTracker
 from ..const import DOMAIN, FEATURE_POLL_INTERVAL, FEATURE_RECONCILE_INTERVAL, LOGGER
 from ..coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator, signal_poll_found_changes
-from ..data import VtxConfigEntry
 from ..lines.discovery import async_abort_line_discoveries
 from .const import (
     CALL_FALLBACK_INTERVAL,
@@ -50,7 +50,7 @@ class PushManager:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: VtxConfigEntry,
+        entry: ConfigEntry,
         client: VtxClient,
         features: VtxFeatureCoordinator,
         presence: VtxPresenceCoordinator,
