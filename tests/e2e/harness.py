@@ -246,10 +246,28 @@ class Board:
         )
         assert result["type"] == "create_entry", result
 
-    async def set_tariffs(self, price: str, setup: str) -> None:
-        """Price every destination class through the options flow (*Tariffs*), as a user would."""
+    async def set_tariffs(self, price: str, setup: str, internal: str) -> None:
+        """Price the destination classes through the options flow (*Tariffs*), as a user would.
+
+        Every class per started minute at ``price`` plus ``setup``; internal calls at ``internal``.
+
+        New tariffs reload the entry: this returns once it is loaded again (followed through
+        ``config_entries/subscribe``), so the board acts on the reloaded entry.
+        """
         result = await self.hass(
             f"""async (hass) => {{
+                let unloaded = false;
+                let unsubscribe;
+                const reloaded = new Promise((resolve) => {{
+                    unsubscribe = hass.connection.subscribeMessage((changes) => {{
+                        for (const change of changes) {{
+                            if (change.entry.domain !== "vtx_voip" || change.type === null) continue;
+                            if (change.entry.state !== "loaded") unloaded = true;
+                            else if (unloaded) resolve();
+                        }}
+                    }}, {{type: "config_entries/subscribe"}});
+                }});
+                await unsubscribe;
                 const entry = (await hass.callWS({{type: "config_entries/get", domain: "vtx_voip"}}))[0];
                 const menu = await hass.callApi("POST", "config/config_entries/options/flow",
                     {{handler: entry.entry_id, show_advanced_options: false}});
@@ -257,10 +275,15 @@ class Board:
                     {{next_step_id: "tariffs"}});
                 const answer = {{}};
                 for (const field of form.data_schema) {{
-                    if (field.type === "expandable") answer[field.name] =
-                        {{price_per_minute: {price}, billing: "per_minute", minimum_seconds: 0, setup_price: {setup}}};
+                    if (field.type !== "expandable") continue;
+                    answer[field.name] = field.name === "internal"
+                        ? {{price_per_minute: {internal}, billing: "per_minute", minimum_seconds: 0, setup_price: 0}}
+                        : {{price_per_minute: {price}, billing: "per_minute", minimum_seconds: 0, setup_price: {setup}}};
                 }}
-                return await hass.callApi("POST", `config/config_entries/options/flow/${{form.flow_id}}`, answer);
+                const done = await hass.callApi("POST", `config/config_entries/options/flow/${{form.flow_id}}`, answer);
+                await reloaded;
+                (await unsubscribe)();
+                return done;
             }}"""
         )
         assert result["type"] == "create_entry", result
