@@ -554,6 +554,15 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
         shares = self._shares(len(self.lines))
         self.update_interval = None if interval is None else interval / shares
 
+    @callback
+    def set_configured_interval(self, interval: timedelta, *, in_force: bool) -> None:
+        """Take the option's new interval; with ``in_force`` (presence not pushed) poll at it from now on."""
+        self.configured_interval = interval
+        if in_force:
+            self.set_poll_interval(interval)
+            if self._listeners:
+                self._schedule_refresh()
+
     def _lines_to_read(self) -> list[int]:
         """Every polled line on the first read and when asked; else the next share of them."""
         polled = self.polled_lines()
