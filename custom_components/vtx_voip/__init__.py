@@ -202,6 +202,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
         runtime.presence.async_forget_line(user_id)
         runtime.calls.async_forget_line(user_id)
         runtime.manager.async_line_removed(user_id)
+        await runtime.stays.async_line_removed(user_id)
     for user_id, line in wanted.items():
         held = current.get(user_id)
         if held is not None and (held.name != line.name or held.subentry_id != line.subentry_id):
