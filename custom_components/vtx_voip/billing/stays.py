@@ -300,7 +300,7 @@ class StayManager:
             async_dispatcher_send(self.hass, signal_stay(self.entry_id), user_id)
 
     def _device_id(self, user_id: int) -> str | None:
-        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, str(user_id))})
+        device = dr.async_get(self.hass).async_get_device_by_identifier((DOMAIN, str(user_id)), self.entry_id)
         return device.id if device is not None else None
 
     def _on_call(self, user_id: int) -> bool:
