@@ -51,7 +51,7 @@ from .frontend import async_register_frontend
 from .frontend.websocket import async_setup_websocket
 from .lines.manager import LineManager
 from .lines.store import LineStore
-from .push import PushManager, async_remove_subscriptions
+from .push import PushManager, async_prepare_push, async_remove_subscriptions
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -107,6 +107,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
             translation_placeholders={"error": str(err)},
         ) from err
 
+    # Push first, before anything slow: the webhook takes (holds) pushes and the live
+    # subscriptions of ours are adopted, so that no push of theirs is refused or lost.
+    push_lifecycle = await async_prepare_push(hass, entry, client)
+
     lines = configured_lines(entry)
     presence_interval = timedelta(seconds=int(entry.options.get(CONF_PRESENCE_INTERVAL, DEFAULT_PRESENCE_INTERVAL)))
     features = VtxFeatureCoordinator(hass, entry, client, lines, FEATURE_POLL_INTERVAL)
@@ -140,7 +144,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
     entry.async_on_unload(stays.async_stop)
     await stays.async_load()
 
-    push = PushManager(hass, entry, client, features, presence, calls)
+    push = PushManager(hass, entry, client, features, presence, calls, push_lifecycle)
     entry.async_on_unload(push.async_stop)
     await push.async_start(subscribe=not starting)
 

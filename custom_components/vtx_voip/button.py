@@ -10,6 +10,7 @@ from .billing.stays import StayManager
 from .coordinator import VtxFeatureCoordinator
 from .data import LineConfig, VtxConfigEntry
 from .entity import VtxLineEntity, async_add_line_entities
+from .helpers import vtx_exception_handler
 from .lines.manager import LineManager
 
 PARALLEL_UPDATES = 0
@@ -50,6 +51,7 @@ class VtxResetLineButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
         # availability follows the line.
         return None
 
+    @vtx_exception_handler("write_failed", forbidden="write_forbidden", not_found="feature_not_available")
     async def async_press(self) -> None:
         """Reset the line."""
         await self._manager.async_reset(self.line)

@@ -19,9 +19,11 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxNotFoundError, VtxRateLimitError
+from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxRateLimitError
+from .api.assumptions import RESOURCE_PRESENCE
 from .const import DOMAIN, LOGGER
 from .data import LineConfig, VtxConfigEntry
+from .helpers import vtx_exception_handler
 
 type LineFeatures = dict[str, Feature]
 
@@ -44,7 +46,7 @@ SPREAD_MIN_TICK: Final = timedelta(seconds=1)
 
 
 def signal_poll_found_changes(entry_id: str) -> str:
-    """Dispatcher signal: a feature poll found changes that no push or write brought."""
+    """Dispatcher signal: a poll found changes that no push or write brought (argument: its resource, FEATURE when none)."""
     return f"{DOMAIN}_{entry_id}_poll_found_changes"
 
 
@@ -453,6 +455,7 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         self._async_store_line(feature.user_id, {**line, feature.name: feature})
         return True
 
+    @vtx_exception_handler("write_failed", forbidden="write_forbidden", not_found="feature_not_available")
     async def async_write_feature(
         self, line: LineConfig, feat_name: str, change: Callable[[Feature], Feature]
     ) -> Feature:
@@ -473,32 +476,9 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
             )
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         async with lock:
-            try:
-                fresh = await self.client.get_feature(current.id)
-                updated = change(fresh)
-                answer = fresh if updated == fresh else await self.client.put_feature(updated)
-            except VtxAuthenticationError as err:
-                if err.status != 401:
-                    raise HomeAssistantError(
-                        translation_domain=DOMAIN,
-                        translation_key="write_forbidden",
-                        translation_placeholders=placeholders,
-                    ) from err
-                if self.config_entry is not None:
-                    self.config_entry.async_start_reauth(self.hass)
-                raise HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed") from err
-            except VtxNotFoundError as err:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="feature_not_available",
-                    translation_placeholders=placeholders,
-                ) from err
-            except VtxError as err:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="write_failed",
-                    translation_placeholders={**placeholders, "error": str(err)},
-                ) from err
+            fresh = await self.client.get_feature(current.id)
+            updated = change(fresh)
+            answer = fresh if updated == fresh else await self.client.put_feature(updated)
             self._force_feature(answer)
             return answer
 
@@ -599,6 +579,12 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
         if not self.is_polled(user_id):
             return False
         return await super().async_read_line(user_id)
+
+    @callback
+    def _async_poll_found_changes(self) -> None:
+        """Tell push health: a presence poll found changes that no push brought (silent PRESENCE push)."""
+        if self.config_entry is not None:
+            async_dispatcher_send(self.hass, signal_poll_found_changes(self.config_entry.entry_id), RESOURCE_PRESENCE)
 
     @staticmethod
     def _modified(presence: Presence | None) -> datetime | None:

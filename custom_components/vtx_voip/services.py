@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
@@ -71,8 +71,8 @@ def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfi
 
     An account device targeted by its id stands for all of its lines (not when it is only
     reached through an area, a label or one of its entities). Raises a translated
-    ``ServiceValidationError`` when no line is targeted, and ``HomeAssistantError`` when
-    a targeted line belongs to an entry that is not loaded.
+    ``ServiceValidationError`` when no line is targeted, or when a targeted line belongs
+    to an entry that is not loaded.
     """
     target = TargetSelection(call.data)
     selected = async_extract_referenced_entity_ids(hass, target, primary_entities_only=False)
@@ -105,7 +105,7 @@ def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfi
             found[(entry.entry_id, user_id)] = (entry, lines[user_id])
     if not found:
         if not_loaded:
-            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="entry_not_loaded")
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="entry_not_loaded")
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_lines_targeted")
     return sorted(found.values(), key=lambda item: (item[1].name, item[1].user_id))
 

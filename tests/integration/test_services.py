@@ -440,7 +440,7 @@ async def test_line_of_an_unloaded_entry(
     device_id = line_device(hass, ROOM_101)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
-    with pytest.raises(HomeAssistantError) as err:
+    with pytest.raises(ServiceValidationError) as err:
         await call(hass, "reset_line", device_id=device_id)
     assert err.value.translation_key == "entry_not_loaded"
 
@@ -608,7 +608,7 @@ async def test_no_baseline_and_unavailable_line(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     device_id = line_device(hass, ROOM_102)
-    with pytest.raises(HomeAssistantError) as err:
+    with pytest.raises(ServiceValidationError) as err:
         await call(hass, "reset_line", device_id=device_id)
     assert err.value.translation_key == "no_baseline"
     with pytest.raises(HomeAssistantError) as err:

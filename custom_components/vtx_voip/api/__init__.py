@@ -17,20 +17,24 @@ from .exceptions import (
 from .models import (
     CallForwardData,
     CallLog,
-    CallLogEvent,
     DndData,
-    EventContext,
     Feature,
-    FeatureEvent,
-    Notification,
     Presence,
-    PresenceEvent,
     PresenceState,
     ServerInfo,
     Subscription,
     format_datetime,
     parse_datetime,
+)
+from .notifications import (
+    CallLogEvent,
+    EventContext,
+    FeatureEvent,
+    Notification,
+    NotificationRefused,
+    PresenceEvent,
     parse_notification,
+    parse_push_body,
 )
 
 __all__ = [
@@ -44,6 +48,7 @@ __all__ = [
     "FeatureEvent",
     "FeatureRead",
     "Notification",
+    "NotificationRefused",
     "Presence",
     "PresenceEvent",
     "PresenceState",
@@ -62,4 +67,5 @@ __all__ = [
     "normalize_base_url",
     "parse_datetime",
     "parse_notification",
+    "parse_push_body",
 ]

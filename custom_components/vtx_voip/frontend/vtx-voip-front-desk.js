@@ -16,6 +16,7 @@
 
 const DOMAIN = "vtx_voip";
 const CARD = "vtx-voip-front-desk-card";
+const STRATEGY = "vtx-voip-front-desk";
 const SUBSCRIBE = "vtx_voip/front_desk/subscribe";
 const STATUS_COLOURS = {
   available: "var(--success-color, #43a047)",
@@ -388,9 +389,37 @@ class VtxVoipFrontDeskStrategy extends HTMLElement {
   }
 }
 
-if (!customElements.get(CARD)) {
-  customElements.define(CARD, VtxVoipFrontDeskCard);
-  customElements.define("ll-strategy-dashboard-vtx-voip-front-desk", VtxVoipFrontDeskStrategy);
-  window.customCards = window.customCards || [];
-  window.customCards.push({ type: CARD, name: "VTX VoIP" });
+// Registration. The frontend imports this module (an extra module URL) alongside its own
+// entry point, and either may run first. The entry point installs a polyfill of scoped
+// custom element registries that replaces window.customElements with a registry of its own,
+// which knows nothing defined before it: the frontend then waits in vain for the strategy
+// ("Timeout waiting for strategy element ... to be registered") and for the card. So the
+// elements are defined in the registry of the moment, and again in the one the frontend
+// uses once it has defined its root element <home-assistant> (the polyfill is in place by
+// then). The strategy is also announced in window.customStrategies (the frontend's list of
+// custom dashboards, 2026.5+).
+const ELEMENTS = [
+  [CARD, VtxVoipFrontDeskCard],
+  [`ll-strategy-dashboard-${STRATEGY}`, VtxVoipFrontDeskStrategy],
+];
+
+function register() {
+  const registry = window.customElements;
+  for (const [tag, element] of ELEMENTS) {
+    if (!registry.get(tag)) registry.define(tag, element);
+  }
 }
+
+register();
+window.customElements.whenDefined("home-assistant").then(register);
+window.customStrategies = window.customStrategies || [];
+if (!window.customStrategies.some((entry) => entry.type === STRATEGY && entry.strategyType === "dashboard")) {
+  window.customStrategies.push({
+    type: STRATEGY,
+    strategyType: "dashboard",
+    name: "VTX VoIP front desk",
+    description: "Every line with its status, stay, calls and check-in/check-out",
+  });
+}
+window.customCards = window.customCards || [];
+if (!window.customCards.some((entry) => entry.type === CARD)) window.customCards.push({ type: CARD, name: "VTX VoIP" });

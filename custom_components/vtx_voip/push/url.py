@@ -13,6 +13,7 @@ from ..api import VtxClient, VtxError, VtxNotFoundError
 from ..const import CONF_PUSH_BASE_URL, DOMAIN, LOGGER
 from ..data import VtxConfigEntry
 from .const import STORAGE_VERSION, URL_SOURCE_CLOUDHOOK, URL_SOURCE_EXTERNAL, URL_SOURCE_OPTION
+from .gate import async_remove_gate
 
 
 def url_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -47,12 +48,13 @@ async def async_notification_url(
 
 
 async def async_remove_subscriptions(hass: HomeAssistant, client: VtxClient, entry_id: str, webhook_id: str) -> None:
-    """Delete every subscription pointing at a removed entry's webhook, and its cloudhook.
+    """Delete every subscription pointing at a removed entry's webhook, the webhook, and its cloudhook.
 
     A subscription matches when its URL holds the webhook id or is the URL the entry last
     gave the API (a cloudhook URL does not hold the webhook id); no cloudhook is created
     to learn its URL.
     """
+    async_remove_gate(hass, entry_id)
     store = url_store(hass, entry_id)
     stored = await store.async_load()
     known = stored.get("notification_url") if isinstance(stored, dict) else None
