@@ -194,6 +194,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
     if reload_key(entry) != runtime.built_from:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
+    await runtime.stays.async_apply_options(entry.options)
     wanted = configured_lines(entry)
     current = runtime.lines
     registry = dr.async_get(hass)

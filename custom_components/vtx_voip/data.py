@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
+from .billing.tariffs import BILLING_OPTIONS
 from .const import CONF_LINE_NAME, CONF_SIP_DOMAIN, CONF_USER_ID, SUBENTRY_TYPE_LINE
 
 if TYPE_CHECKING:
@@ -59,10 +60,13 @@ def reload_key(entry: ConfigEntry) -> tuple[dict[str, object], dict[str, object]
     """Return the entry data and options whose change reloads the entry.
 
     The SIP domain learned from the API (a push context, a resolved login name) is kept in
-    the entry data but changes nothing that runs: it is left out.
+    the entry data but changes nothing that runs: it is left out, as are the billing options.
     """
     data = {key: value for key, value in entry.data.items() if key != CONF_SIP_DOMAIN}
-    return data, dict(entry.options)
+    # Tariffs, internal extensions and retention are applied in place (no reload: the
+    # entities would flip unavailable and back, and the logbook with them).
+    options = {key: value for key, value in entry.options.items() if key not in BILLING_OPTIONS}
+    return data, options
 
 
 @dataclass(slots=True, kw_only=True)

@@ -1,8 +1,10 @@
-"""Logbook: one readable line per finished call ("Room 102: missed call from +41 79 111 22 33").
+"""Logbook: a late charge is one readable line ("Room 101: late charge for the stay of ...").
 
-A late charge (a call recorded after the check-out of its stay) is one line too. The
-texts are the ``logbook`` selector of the integration's translations in Home Assistant's
-language (loaded at set-up), English when a text is missing.
+A finished call is one line already: the state change of the line's ``call`` event
+entity (its event type translated); ``vtx_voip_call`` is not described as well, or each
+call would be in the logbook twice. The texts are the ``logbook`` selector of the
+integration's translations in Home Assistant's language (loaded at set-up), English when
+a text is missing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from homeassistant.helpers.translation import async_get_cached_translations
 
 from .api.numbers import format_number
 from .billing.bill import format_duration
-from .billing.calls import EVENT_CALL, CallEventType
+from .billing.calls import CallEventType
 from .billing.stays import EVENT_LATE_CHARGE
 from .const import DOMAIN
 
@@ -60,17 +62,6 @@ def _entity_id(hass: HomeAssistant, user_id: Any) -> str | None:
 
 
 @callback
-def async_describe_call(hass: HomeAssistant, event: Event[dict[str, Any]]) -> dict[str, str]:
-    """Describe one ``vtx_voip_call`` event for the logbook."""
-    data = event.data
-    message = _call_text(hass, data)
-    description = {LOGBOOK_ENTRY_NAME: str(data.get("line") or data.get("user_id")), LOGBOOK_ENTRY_MESSAGE: message}
-    if entity_id := _entity_id(hass, data.get("user_id")):
-        description[LOGBOOK_ENTRY_ENTITY_ID] = entity_id
-    return description
-
-
-@callback
 def async_describe_late_charge(hass: HomeAssistant, event: Event[dict[str, Any]]) -> dict[str, str]:
     """Describe one ``vtx_voip_late_charge`` event: the stay's guest, the call, its cost."""
     data = event.data
@@ -94,5 +85,4 @@ def async_describe_events(
     async_describe_event: Callable[[str, str, Callable[[Event[dict[str, Any]]], dict[str, str]]], None],
 ) -> None:
     """Describe the integration's events."""
-    async_describe_event(DOMAIN, EVENT_CALL, lambda event: async_describe_call(hass, event))
     async_describe_event(DOMAIN, EVENT_LATE_CHARGE, lambda event: async_describe_late_charge(hass, event))

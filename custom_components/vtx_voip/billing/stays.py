@@ -46,7 +46,7 @@ from .bill import LineBill, async_line_bill, price, totals
 from .calls import SOURCE_PUSH, CallEventType, CallTracker, signal_call
 from .ledger import LedgerCall, LedgerError, Stay
 from .numbering import NumberingPlan
-from .tariffs import Tariffs
+from .tariffs import Tariffs, retention_days
 
 # How long the signed CSV path of a check-out stays valid (signed for the admin who checked out).
 SIGNED_PATH_VALIDITY: Final = timedelta(hours=1)
@@ -228,6 +228,17 @@ class StayManager:
             if (number := number_of_login(login)) is not None:
                 numbers.add(number)
         return replace(self.tariffs.plan, own_numbers=frozenset(numbers), own_logins=frozenset(logins))
+
+    async def async_apply_options(self, options: Mapping[str, Any]) -> None:
+        """Take changed billing options (tariffs, internal extensions, retention) in place."""
+        tariffs = Tariffs.from_options(options)
+        days = timedelta(days=retention_days(options))
+        if tariffs == self.tariffs and days == self.tracker.retention:
+            return
+        self.tariffs = tariffs
+        self.tracker.retention = days
+        for user_id in list(self.current):
+            await self._async_refresh(user_id)
 
     @callback
     def async_learn_login(self, user_id: int, login: str | None) -> None:

@@ -122,6 +122,10 @@ class Tariffs:
         return tariff.cost(duration)
 
 
+# Options that only change what calls cost: applied in place (``StayManager.async_apply_options``), no reload.
+BILLING_OPTIONS: Final = frozenset({CONF_TARIFFS, CONF_BILL_INCOMING, CONF_INTERNAL_EXTENSIONS, CONF_RETENTION_DAYS})
+
+
 def extension_ranges(options: Mapping[str, Any]) -> tuple[tuple[int, int], ...]:
     """Return the internal extension ranges of the options (none when unreadable: the flow validates)."""
     value = options.get(CONF_INTERNAL_EXTENSIONS)
