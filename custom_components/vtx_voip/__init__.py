@@ -191,10 +191,11 @@ async def _async_apply_options(hass: HomeAssistant, entry: VtxConfigEntry, old: 
     """
     runtime = entry.runtime_data
     options = entry.options
-    runtime.stays.tariffs = Tariffs.from_options(options)
     retention = timedelta(days=retention_days(options))
-    if retention != runtime.calls.retention:
-        runtime.calls.retention = retention
+    prune = retention != runtime.calls.retention
+    # Tariffs, internal extensions and retention: the open stays' totals are priced again.
+    await runtime.stays.async_apply_options(options)
+    if prune:
         entry.async_create_background_task(hass, runtime.calls.async_prune(), f"{DOMAIN} apply retention")
     interval = timedelta(seconds=int(options.get(CONF_PRESENCE_INTERVAL, DEFAULT_PRESENCE_INTERVAL)))
     if interval != runtime.presence.configured_interval:
@@ -244,6 +245,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
         runtime.presence.async_forget_line(user_id)
         runtime.calls.async_forget_line(user_id)
         runtime.manager.async_line_removed(user_id)
+        await runtime.stays.async_line_removed(user_id)
     for user_id, line in wanted.items():
         held = current.get(user_id)
         if held is not None and (held.name != line.name or held.subentry_id != line.subentry_id):

@@ -12,6 +12,7 @@ import math
 import time
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import entity_registry as er
@@ -23,8 +24,8 @@ from homeassistant.util import dt as dt_util
 from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxRateLimitError
 from .api.assumptions import RESOURCE_PRESENCE
 from .const import DOMAIN, LOGGER
-from .data import LineConfig, VtxConfigEntry
 from .helpers import vtx_exception_handler
+from .lines.config import LineConfig
 
 type LineFeatures = dict[str, Feature]
 
@@ -77,7 +78,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: VtxConfigEntry,
+        entry: ConfigEntry,
         client: VtxClient,
         lines: dict[int, LineConfig],
         update_interval: timedelta | None,

@@ -23,7 +23,7 @@ from homeassistant.util import dt as dt_util
 from ..api import CallLog, VtxClient, VtxError, VtxUnsupportedError
 from ..api.assumptions import DIRECTION_OUTGOING, is_missed_call
 from ..const import DOMAIN, LOGGER
-from ..data import LineConfig
+from ..lines.config import LineConfig
 from .ledger import Ledger, LedgerCall, LedgerError, ledger_path, remove_ledger
 from .tariffs import DEFAULT_RETENTION_DAYS
 
