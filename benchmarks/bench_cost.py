@@ -69,11 +69,11 @@ from custom_components.vtx_voip.const import DOMAIN
 from tests.integration.conftest import demo_entry, line_subentry
 from vtx_simulator import Simulator
 
-from .conftest import FIRST_USER_ID, record, seed_with_lines
+from .conftest import FIRST_USER_ID, record, seed_with_lines, sized
 
-# VTX_BENCH_COST_LINES: fewer lines for a quick run.
-LINES = int(os.environ.get("VTX_BENCH_COST_LINES", "500"))
-ROUNDS = 4
+# VTX_BENCH_COST_LINES: fewer lines for a quick run (20 in the quick mode).
+LINES = int(os.environ.get("VTX_BENCH_COST_LINES", sized("500", "20")))
+ROUNDS = sized(4, 1)
 MINIMAL = "bench_minimal"
 BARE_WEBHOOK_ID = "bench_bare_webhook"
 PROFILE = os.environ.get("VTX_BENCH_PROFILE") == "1"
