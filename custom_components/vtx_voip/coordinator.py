@@ -197,10 +197,13 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         return confirmed is not None and dt_util.utcnow() - confirmed <= self.stale_window
 
     @callback
-    def _confirm(self, user_id: int) -> None:
-        """Note that a read or a push just confirmed a line's state."""
+    def _confirm(self, user_id: int) -> bool:
+        """Note that a read or a push just confirmed a line's state; return whether its window had ended."""
         self._confirmed[user_id] = dt_util.utcnow()
-        self._stale.discard(user_id)
+        if user_id in self._stale:
+            self._stale.discard(user_id)
+            return True
+        return False
 
     @callback
     def _async_refresh_finished(self) -> None:
@@ -555,7 +558,8 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         if current == feature:
             # Nothing to change (the state held is confirmed), but older events arriving
             # after this one are now stale.
-            self._confirm(feature.user_id)
+            if self._confirm(feature.user_id):
+                self.async_update_line_listeners(feature.user_id)  # available again
             if key is not None and (last is None or key > last):
                 self._event_time[feature.id] = key
             return False
@@ -758,7 +762,8 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
             return False
         held = (self.data or {}).get(user_id)
         if held == presence:
-            self._confirm(user_id)
+            if self._confirm(user_id):
+                self.async_update_line_listeners(user_id)  # available again
             return False
         held_time, new_time = self._modified(held), self._modified(presence)
         if held_time is not None and new_time is not None and new_time != held_time:

@@ -108,6 +108,12 @@ async def test_every_line_failing(
     for line in ("room_101", "room_102"):
         assert all(_unavailable(hass, line).values()), line
     assert hass.states.get("sensor.openapi_291908_bus_ent_api_version").state == "7.7.2.12"
+    # A push confirming what Room 101 holds (it changes nothing) brings its features back.
+    features = init_integration.runtime_data.features
+    assert not features.async_apply_feature(features.data[ROOM_101]["CENTRAL_DND"])
+    await hass.async_block_till_done()
+    assert not any(_unavailable(hass, "room_101", FEATURE_ENTITIES).values())
+    assert all(_unavailable(hass, "room_102", FEATURE_ENTITIES).values())
     assert _count(caplog, "Error fetching vtx_voip features data") == 1
     assert _count(caplog, "Error fetching vtx_voip presence data") == 1
 
