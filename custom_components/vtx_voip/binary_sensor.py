@@ -27,7 +27,7 @@ PARALLEL_UPDATES = 0
 class VtxPresenceBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A line binary sensor derived from the line's presence."""
 
-    is_on_fn: Callable[[Presence | None], bool]
+    is_on_fn: Callable[[Presence | None], bool | None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,7 +42,9 @@ PRESENCE_BINARY_SENSORS: tuple[VtxPresenceBinarySensorEntityDescription, ...] = 
     VtxPresenceBinarySensorEntityDescription(
         key="on_call",
         translation_key="on_call",
-        is_on_fn=lambda presence: presence_status(presence) is PresenceStatus.ON_CALL,
+        is_on_fn=lambda presence: (
+            None if (status := presence_status(presence)) is None else status is PresenceStatus.ON_CALL
+        ),
     ),
 )
 
@@ -82,8 +84,8 @@ class VtxPresenceBinarySensor(VtxLineEntity[VtxPresenceCoordinator], BinarySenso
     entity_description: VtxPresenceBinarySensorEntityDescription
 
     @property
-    def is_on(self) -> bool:
-        """The value derived from the presence."""
+    def is_on(self) -> bool | None:
+        """The value derived from the presence (unknown while the presence is)."""
         return self.entity_description.is_on_fn(self.coordinator.line_data(self.line.user_id))
 
 

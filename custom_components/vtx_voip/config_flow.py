@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
-from decimal import Decimal
-import re
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -19,25 +15,12 @@ from homeassistant.config_entries import (
     ConfigSubentry,
     ConfigSubentryData,
     ConfigSubentryFlow,
-    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 import probatio as vol
 
 from .api import (
@@ -52,41 +35,20 @@ from .api import (
     VtxResponseError,
     normalize_base_url,
 )
-from .api.numbers import LineRef, default_line_name, domain_of_login, format_number, number_of_login, parse_line_ref
-from .billing.tariffs import (
-    CONF_BILL_INCOMING,
-    CONF_BILLING,
-    CONF_MINIMUM,
-    CONF_PRICE,
-    CONF_RETENTION_DAYS,
-    CONF_SETUP,
-    CONF_TARIFFS,
-    DEFAULT_RETENTION_DAYS,
-    MAX_RETENTION_DAYS,
-    MIN_RETENTION_DAYS,
-    PRICED_CLASSES,
-    Billing,
-    Tariffs,
-    retention_days,
-)
+from .api.lines import LineError, entries_text, parse_lines, resolve_lines
+from .api.numbers import default_line_name, format_number, number_of_login, parse_line_ref
 from .const import (
     CONF_APPLICATION_ID,
-    CONF_ENTERPRISE_DISCOVERY,
     CONF_LINE_NAME,
     CONF_NUMBER,
-    CONF_PRESENCE_INTERVAL,
-    CONF_PUSH_BASE_URL,
     CONF_SIP_DOMAIN,
     CONF_USER_ID,
     CONF_USER_IDS,
     CONF_WEBHOOK_ID,
-    DEFAULT_ENTERPRISE_DISCOVERY,
-    DEFAULT_PRESENCE_INTERVAL,
     DEFAULT_URL,
     DOMAIN,
+    EXAMPLE_LOGIN,
     LOGGER,
-    MAX_PRESENCE_INTERVAL,
-    MIN_PRESENCE_INTERVAL,
     REQUEST_TIMEOUT,
     SUBENTRY_TYPE_LINE,
     USER_ID_HELP_URL,
@@ -100,17 +62,13 @@ from .lines.discovery import (
     discovery_unique_id,
     sip_domain,
 )
+from .options_flow import VtxOptionsFlow
 
-# A line of the "lines" step: a userId, phone number or login name, optionally "= name"
-# ("176125 = Room 101", "+41 22 566 21 94 = Room 101"); "176125: Room 101" is read too.
-_LINE: Final = re.compile(r"^\s*(?P<ref>[^=]+?)\s*(?:=\s*(?P<name>.*?))?\s*$")
-_LEGACY_LINE: Final = re.compile(r"^\s*(?P<ref>\d{1,12})\s*:\s*(?P<name>.*?)\s*$")
-MAX_CHECKS_IN_FLIGHT: Final = 4
 # Where the help texts send a user who needs a line's userId (no URL in strings).
 # The errors naming lines always get every placeholder they use (empty until they show).
 USER_ID_PLACEHOLDERS: Final = {
     "user_id_help_url": USER_ID_HELP_URL,
-    "example_login": "`+41225662194@m.ipvoip.ch`",
+    "example_login": EXAMPLE_LOGIN,
     "lines": "",
     "version": "",
     "logins": "",
@@ -142,111 +100,10 @@ LINES_SCHEMA: Final = vol.Schema(
 # The line: a userId, phone number or login name (a text field: nothing is pre-filled).
 LINE_SCHEMA: Final = vol.Schema({vol.Required(CONF_USER_ID): _TEXT, vol.Optional(CONF_LINE_NAME): _TEXT})
 DISCOVERY_SCHEMA: Final = vol.Schema({vol.Optional(CONF_LINE_NAME): _TEXT})
-OPTIONS_SCHEMA: Final = vol.Schema(
-    {
-        vol.Optional(CONF_PUSH_BASE_URL): _URL_SELECTOR,
-        vol.Optional(CONF_ENTERPRISE_DISCOVERY, default=DEFAULT_ENTERPRISE_DISCOVERY): BooleanSelector(),
-        vol.Optional(CONF_SIP_DOMAIN): _TEXT,
-        vol.Optional(CONF_PRESENCE_INTERVAL, default=DEFAULT_PRESENCE_INTERVAL): NumberSelector(
-            NumberSelectorConfig(
-                min=MIN_PRESENCE_INTERVAL,
-                max=MAX_PRESENCE_INTERVAL,
-                step=1,
-                unit_of_measurement="s",
-                mode=NumberSelectorMode.BOX,
-            )
-        ),
-    }
-)
-_PRICE: Final = NumberSelector(NumberSelectorConfig(min=0, max=1000, step="any", mode=NumberSelectorMode.BOX))
-_SECONDS: Final = NumberSelector(
-    NumberSelectorConfig(min=0, max=3600, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s")
-)
-_CLASS_SCHEMA: Final = vol.Schema(
-    {
-        vol.Required(CONF_PRICE, default=0): _PRICE,
-        vol.Required(CONF_BILLING, default=Billing.PER_MINUTE.value): SelectSelector(
-            SelectSelectorConfig(
-                options=[billing.value for billing in Billing],
-                translation_key=CONF_BILLING,
-                mode=SelectSelectorMode.LIST,
-            )
-        ),
-        vol.Required(CONF_MINIMUM, default=0): _SECONDS,
-        vol.Required(CONF_SETUP, default=0): _PRICE,
-    }
-)
-TARIFFS_SCHEMA: Final = vol.Schema(
-    {
-        **{
-            vol.Required(destination_class.value): section(_CLASS_SCHEMA, {"collapsed": False})
-            for destination_class in PRICED_CLASSES
-        },
-        vol.Required(CONF_BILL_INCOMING, default=False): BooleanSelector(),
-        vol.Required(CONF_RETENTION_DAYS, default=DEFAULT_RETENTION_DAYS): NumberSelector(
-            NumberSelectorConfig(
-                min=MIN_RETENTION_DAYS,
-                max=MAX_RETENTION_DAYS,
-                step=1,
-                mode=NumberSelectorMode.BOX,
-                unit_of_measurement="d",
-            )
-        ),
-    }
-)
-
-
-def tariff_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Turn the tariffs step's answer into options (prices kept as decimal strings)."""
-    tariffs: dict[str, Any] = {}
-    for destination_class in PRICED_CLASSES:
-        given = user_input.get(destination_class.value) or {}
-        tariffs[destination_class.value] = {
-            CONF_PRICE: _price_text(given.get(CONF_PRICE, 0)),
-            CONF_BILLING: str(given.get(CONF_BILLING, Billing.PER_MINUTE.value)),
-            CONF_MINIMUM: int(given.get(CONF_MINIMUM, 0) or 0),
-            CONF_SETUP: _price_text(given.get(CONF_SETUP, 0)),
-        }
-    return {
-        CONF_TARIFFS: tariffs,
-        CONF_BILL_INCOMING: bool(user_input.get(CONF_BILL_INCOMING, False)),
-        CONF_RETENTION_DAYS: int(user_input.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)),
-    }
-
-
-def _price_text(value: Any) -> str:
-    """Write a price as a decimal string, rounded to 1/10000 (a float from the form is not exact)."""
-    return format(Decimal(str(value)).quantize(Decimal("0.0001")).normalize(), "f")
-
-
-def tariff_suggestions(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the tariffs step's values from the options."""
-    tariffs = Tariffs.from_options(options)
-    return {
-        **{
-            destination_class.value: {
-                CONF_PRICE: float(tariff.price_per_minute),
-                CONF_BILLING: tariff.billing.value,
-                CONF_MINIMUM: tariff.minimum_seconds,
-                CONF_SETUP: float(tariff.setup_price),
-            }
-            for destination_class, tariff in tariffs.classes.items()
-        },
-        CONF_BILL_INCOMING: tariffs.bill_incoming,
-        CONF_RETENTION_DAYS: retention_days(options),
-    }
-
-
-# A SIP domain as the options take it.
-_SIP_DOMAIN: Final = re.compile(
-    r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)+"
-)
-
 # Values the help texts show: hassfest keeps URLs out of strings.json, and the frontend
 # renders texts as Markdown, where a login like an e-mail address would become a mailto
 # link (inline code keeps it as typed).
 ACCOUNT_PLACEHOLDERS: Final = {"default_url": DEFAULT_URL, "example_username": "`openapi@123456.bus.ent`"}
-OPTIONS_PLACEHOLDERS: Final = {"example_url": "https://ha.example.com", "webhook_path": "/api/webhook/"}
 
 
 def _client(hass: HomeAssistant, data: Mapping[str, Any]) -> VtxClient:
@@ -277,165 +134,12 @@ async def _validate_account(hass: HomeAssistant, data: Mapping[str, Any]) -> tup
     return None, server
 
 
-async def _check_user_id(client: VtxClient, user_id: int) -> str | None:
-    """Read a line's features; return an error key or None."""
-    try:
-        features = await client.get_features(user_id)
-    except VtxAuthenticationError as err:
-        # 401: the credentials themselves; 403 may be a line outside the account.
-        return "invalid_auth" if err.status == 401 else "unknown_user_id"
-    except VtxNotFoundError, VtxRequestError:
-        return "unknown_user_id"
-    except VtxError:
-        return "cannot_connect"
-    return None if features else "unknown_user_id"
-
-
-async def _resolve_login(client: VtxClient, login: str) -> int | str:
-    """Return the userId of a login name, or an error key ("unresolved" when no line has it)."""
-    try:
-        return await client.resolve_login(login)
-    except VtxAuthenticationError as err:
-        return "invalid_auth" if err.status == 401 else "unresolved"
-    except VtxNotFoundError, VtxRequestError, VtxResponseError:
-        # A 7.8 platform that does not take login names after all answers 404 (or 400).
-        return "unresolved"
-    except VtxError:
-        return "cannot_connect"
-
-
-def parse_line(text: str) -> tuple[LineRef, str] | None:
-    """Parse one entry: a userId, number or login name and its name ("" when none given)."""
-    match = _LEGACY_LINE.match(text) or _LINE.match(text)
-    if match is None or (ref := parse_line_ref(match.group("ref"))) is None:
-        return None
-    return ref, (match.group("name") or "").strip()
-
-
-def parse_lines(text: str) -> tuple[list[tuple[LineRef, str]], list[str]]:
-    """Parse the "lines" text: the entries (line, name or ""), and the lines that are not entries."""
-    entries: list[tuple[LineRef, str]] = []
-    bad: list[str] = []
-    for raw in text.splitlines():
-        if not raw.strip():
-            continue
-        if (entry := parse_line(raw)) is None:
-            bad.append(raw.strip())
-        else:
-            entries.append(entry)
-    return entries, bad
-
-
-@dataclass(slots=True)
-class Resolution:
-    """What the lines typed resolve to, or why they do not.
-
-    ``lines``: userId -> (name, E.164 number or None), the last entry of a userId winning;
-    ``error``/``field``/``placeholders``: the form error; ``domain``: a SIP domain learned
-    from a login name that resolved.
-    """
-
-    lines: dict[int, tuple[str, str | None]] = field(default_factory=dict)
-    error: str | None = None
-    base: bool = False
-    placeholders: dict[str, str] = field(default_factory=dict)
-    domain: str | None = None
-
-
-def _entries_text(refs: list[LineRef]) -> str:
-    return ", ".join(ref.text for ref in refs)
-
-
-async def resolve_lines(
-    client: VtxClient,
-    server: ServerInfo | None,
-    entries: list[tuple[LineRef, str]],
-    domain: str,
-    taken: set[int],
-) -> Resolution:
-    """Find the userId of every entry and check it; ``taken``: userIds that are lines already.
-
-    Numbers and login names are looked up by login name (platform 7.8+; older: the entries
-    are named and a userId is asked for). Login names are looked up first: the SIP domain
-    of the first that resolves builds the login names of the numbers.
-    """
-    result = Resolution(placeholders=dict(USER_ID_PLACEHOLDERS))
-    lookups = [ref for ref, _name in entries if ref.needs_lookup]
-    if lookups and (server is None or not server.supports_login_names):
-        result.error = "user_id_needed"
-        result.placeholders.update(lines=_entries_text(lookups), version=server.build_version if server else "?")
-        return result
-    semaphore = asyncio.Semaphore(MAX_CHECKS_IN_FLIGHT)
-
-    async def lookup(ref: LineRef, login_domain: str) -> int | str:
-        async with semaphore:
-            return await _resolve_login(client, ref.login_for(login_domain))
-
-    found: dict[LineRef, int | str] = {}
-    logins = [ref for ref in lookups if ref.login is not None]
-    for ref, outcome in zip(logins, await asyncio.gather(*(lookup(ref, domain) for ref in logins)), strict=True):
-        found[ref] = outcome
-        if isinstance(outcome, int) and result.domain is None:
-            result.domain = domain_of_login(ref.login)
-    numbers = [ref for ref in lookups if ref.login is None]
-    number_domain = result.domain or domain
-    found.update(zip(numbers, await asyncio.gather(*(lookup(ref, number_domain) for ref in numbers)), strict=True))
-    outcomes = list(found.values())
-    if "invalid_auth" in outcomes or "cannot_connect" in outcomes:
-        result.error, result.base = ("invalid_auth" if "invalid_auth" in outcomes else "cannot_connect"), True
-        return result
-    if unresolved := [ref for ref in lookups if not isinstance(found[ref], int)]:
-        result.error = "numbers_not_found"
-        result.placeholders.update(
-            lines=_entries_text(unresolved),
-            logins=", ".join(f"`{ref.login_for(number_domain)}`" for ref in unresolved),
-        )
-        return result
-    resolved: list[tuple[LineRef, int, str]] = []
-    for ref, name in entries:
-        user_id = found[ref] if ref.needs_lookup else ref.user_id
-        assert isinstance(user_id, int)  # every lookup resolved; every other entry is a userId
-        resolved.append((ref, user_id, name))
-    if clash := [ref for ref, user_id, _name in resolved if user_id in taken]:
-        result.error = "user_ids_configured"
-        result.placeholders["lines"] = _entries_text(clash)
-        return result
-    # Lines typed as userIds are checked; those found by login name were read already.
-    direct = sorted({user_id for ref, user_id, _name in resolved if not ref.needs_lookup})
-
-    async def check(user_id: int) -> str | None:
-        async with semaphore:
-            return await _check_user_id(client, user_id)
-
-    checks = dict(zip(direct, await asyncio.gather(*(check(user_id) for user_id in direct)), strict=True))
-    if "invalid_auth" in checks.values() or "cannot_connect" in checks.values():
-        result.error, result.base = ("invalid_auth" if "invalid_auth" in checks.values() else "cannot_connect"), True
-        return result
-    if failed := [user_id for user_id, error in checks.items() if error is not None]:
-        result.error = "unknown_user_ids"
-        result.placeholders["lines"] = ", ".join(str(user_id) for user_id in failed)
-        return result
-    for ref, user_id, name in resolved:
-        number = ref.number or (result.lines.get(user_id, ("", None))[1])
-        result.lines[user_id] = (name or default_line_name(user_id, number), number)
-    return result
-
-
 def line_data(user_id: int, name: str, number: str | None) -> dict[str, Any]:
     """Return the data of a line sub-entry: userId and name, and the number when known."""
     data: dict[str, Any] = {CONF_USER_ID: user_id, CONF_LINE_NAME: name}
     if number:
         data[CONF_NUMBER] = number
     return data
-
-
-def normalize_push_url(value: str) -> str | None:
-    """Return an http(s) base URL without trailing slash, or None if it is not one."""
-    try:
-        url = normalize_base_url(value)
-    except ValueError:
-        return None
-    return str(url).rstrip("/")
 
 
 class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -503,7 +207,7 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_USER_IDS] = "no_user_ids"
             elif taken := [ref for ref, _name in entries if ref.user_id in configured_user_ids(self.hass)]:
                 errors[CONF_USER_IDS] = "user_ids_configured"
-                placeholders["lines"] = _entries_text(taken)
+                placeholders["lines"] = entries_text(taken)
             else:
                 result = await resolve_lines(
                     _client(self.hass, self._account),
@@ -513,7 +217,7 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
                     configured_user_ids(self.hass),
                 )
                 if result.error is not None:
-                    errors["base" if result.base else CONF_USER_IDS] = result.error
+                    errors["base" if result.base else CONF_USER_IDS] = result.error.value
                     placeholders.update(result.placeholders)
                 else:
                     data = {**self._account, CONF_WEBHOOK_ID: webhook.async_generate_id()}
@@ -660,9 +364,10 @@ class LineSubentryFlowHandler(ConfigSubentryFlow):
     async def _async_server(self, client: VtxClient) -> ServerInfo | None:
         """Return the server info: the loaded entry's, else asked (None when the API does not answer)."""
         entry = self._get_entry()
-        runtime = getattr(entry, "runtime_data", None)
-        if (server := getattr(runtime, "server", None)) is not None:
-            return server  # type: ignore[no-any-return]
+        # runtime_data exists only while the entry is loaded.
+        server: ServerInfo | None = getattr(getattr(entry, "runtime_data", None), "server", None)
+        if server is not None:
+            return server
         try:
             return await client.get_server_info()
         except VtxError:
@@ -692,10 +397,11 @@ class LineSubentryFlowHandler(ConfigSubentryFlow):
         taken = configured_user_ids(self.hass) - {current} if current is not None else configured_user_ids(self.hass)
         name = str(user_input.get(CONF_LINE_NAME) or "").strip()
         result = await resolve_lines(client, server, [(ref, name)], sip_domain(entry), taken)
-        if result.error == "user_ids_configured":
+        if result.error is LineError.USER_IDS_CONFIGURED:
             return {}, "already_configured", placeholders
         if result.error is not None:
-            return {}, "unknown_user_id" if result.error == "unknown_user_ids" else result.error, result.placeholders
+            error = "unknown_user_id" if result.error is LineError.UNKNOWN_USER_IDS else result.error.value
+            return {}, error, placeholders | result.placeholders
         if result.domain is not None and CONF_SIP_DOMAIN not in entry.data:
             async_learn_sip_domain(self.hass, entry, ref.login)
         ((user_id, (line_name, number)),) = result.lines.items()
@@ -749,65 +455,4 @@ class LineSubentryFlowHandler(ConfigSubentryFlow):
             data_schema=self.add_suggested_values_to_schema(LINE_SCHEMA, suggested),
             errors=errors,
             description_placeholders=placeholders,
-        )
-
-
-class VtxOptionsFlow(OptionsFlow):
-    """A menu: the settings (push base URL, discovery, SIP domain) and the tariffs (with the ledger's retention)."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Offer the settings and the tariffs."""
-        return self.async_show_menu(step_id="init", menu_options=["settings", "tariffs"])
-
-    def _save(self, changes: Mapping[str, Any], drop: tuple[str, ...] = ()) -> ConfigFlowResult:
-        """Save what one step changes, keeping the options of the other steps."""
-        kept = {key: value for key, value in self.config_entry.options.items() if key not in drop}
-        return self.async_create_entry(data={**kept, **changes})
-
-    async def async_step_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the push base URL, discovery and the SIP domain."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            options: dict[str, Any] = {
-                CONF_ENTERPRISE_DISCOVERY: bool(
-                    user_input.get(CONF_ENTERPRISE_DISCOVERY, DEFAULT_ENTERPRISE_DISCOVERY)
-                ),
-                CONF_PRESENCE_INTERVAL: int(user_input.get(CONF_PRESENCE_INTERVAL, DEFAULT_PRESENCE_INTERVAL)),
-            }
-            value = str(user_input.get(CONF_PUSH_BASE_URL) or "").strip()
-            if value:
-                if (url := normalize_push_url(value)) is not None:
-                    options[CONF_PUSH_BASE_URL] = url
-                else:
-                    errors[CONF_PUSH_BASE_URL] = "invalid_url"
-            domain = str(user_input.get(CONF_SIP_DOMAIN) or "").strip().lower()
-            if domain:
-                if _SIP_DOMAIN.fullmatch(domain):
-                    options[CONF_SIP_DOMAIN] = domain
-                else:
-                    errors[CONF_SIP_DOMAIN] = "invalid_domain"
-            if not errors:
-                # The tariffs step's options are kept; these are replaced.
-                return self._save(options, drop=(CONF_PUSH_BASE_URL, CONF_SIP_DOMAIN))
-        return self.async_show_form(
-            step_id="settings",
-            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input or self.config_entry.options),
-            errors=errors,
-            description_placeholders={
-                **OPTIONS_PLACEHOLDERS,
-                "sip_domain": sip_domain(self.config_entry),
-                "example_login": USER_ID_PLACEHOLDERS["example_login"],
-            },
-        )
-
-    async def async_step_tariffs(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the price of each destination class, whether incoming calls cost, the retention."""
-        if user_input is not None:
-            return self._save(tariff_options(user_input))
-        return self.async_show_form(
-            step_id="tariffs",
-            data_schema=self.add_suggested_values_to_schema(
-                TARIFFS_SCHEMA, tariff_suggestions(self.config_entry.options)
-            ),
-            description_placeholders={"currency": self.hass.config.currency},
         )

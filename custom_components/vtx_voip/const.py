@@ -17,6 +17,8 @@ DEFAULT_URL: Final = "https://api.ipvoip.ch/openapi/"
 
 # Where to ask for a line's userId (the wiki's missing-features table: VTX support gets it).
 USER_ID_HELP_URL: Final = "https://wiki.vtx.ch/wiki/VoIP:OpenAPI"
+# A login name as the help texts show it (inline code: Markdown would make a mailto link of it).
+EXAMPLE_LOGIN: Final = "`+41225662194@m.ipvoip.ch`"
 
 # Entry data
 CONF_APPLICATION_ID: Final = "application_id"

@@ -12,6 +12,7 @@ import math
 import time
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import entity_registry as er
@@ -19,10 +20,11 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxNotFoundError, VtxRateLimitError
+from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxRateLimitError
 from .api.assumptions import RESOURCE_PRESENCE
 from .const import DOMAIN, LOGGER
-from .data import LineConfig, VtxConfigEntry
+from .helpers import vtx_exception_handler
+from .lines.config import LineConfig
 
 type LineFeatures = dict[str, Feature]
 
@@ -64,7 +66,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: VtxConfigEntry,
+        entry: ConfigEntry,
         client: VtxClient,
         lines: dict[int, LineConfig],
         update_interval: timedelta | None,
@@ -454,6 +456,7 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         self._async_store_line(feature.user_id, {**line, feature.name: feature})
         return True
 
+    @vtx_exception_handler("write_failed", forbidden="write_forbidden", not_found="feature_not_available")
     async def async_write_feature(
         self, line: LineConfig, feat_name: str, change: Callable[[Feature], Feature]
     ) -> Feature:
@@ -474,32 +477,9 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
             )
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         async with lock:
-            try:
-                fresh = await self.client.get_feature(current.id)
-                updated = change(fresh)
-                answer = fresh if updated == fresh else await self.client.put_feature(updated)
-            except VtxAuthenticationError as err:
-                if err.status != 401:
-                    raise HomeAssistantError(
-                        translation_domain=DOMAIN,
-                        translation_key="write_forbidden",
-                        translation_placeholders=placeholders,
-                    ) from err
-                if self.config_entry is not None:
-                    self.config_entry.async_start_reauth(self.hass)
-                raise HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed") from err
-            except VtxNotFoundError as err:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="feature_not_available",
-                    translation_placeholders=placeholders,
-                ) from err
-            except VtxError as err:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="write_failed",
-                    translation_placeholders={**placeholders, "error": str(err)},
-                ) from err
+            fresh = await self.client.get_feature(current.id)
+            updated = change(fresh)
+            answer = fresh if updated == fresh else await self.client.put_feature(updated)
             self._force_feature(answer)
             return answer
 
@@ -573,6 +553,15 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
         self.poll_interval = interval
         shares = self._shares(len(self.lines))
         self.update_interval = None if interval is None else interval / shares
+
+    @callback
+    def set_configured_interval(self, interval: timedelta, *, in_force: bool) -> None:
+        """Take the option's new interval; with ``in_force`` (presence not pushed) poll at it from now on."""
+        self.configured_interval = interval
+        if in_force:
+            self.set_poll_interval(interval)
+            if self._listeners:
+                self._schedule_refresh()
 
     def _lines_to_read(self) -> list[int]:
         """Every polled line on the first read and when asked; else the next share of them."""

@@ -1,4 +1,8 @@
-"""Actions of the VTX VoIP integration: forwards, check-out reset, call history, stays."""
+"""Actions of the VTX VoIP integration: forwards, check-out reset, call history, stays.
+
+Call records are personal data of the guests: ``get_call_history`` and ``check_out``
+(which answers with the bill) are for administrators; ``check_in`` is open to every user.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .billing.bill import async_line_bill, sum_totals, totals
+from .billing.bill import sum_totals, totals
 from .billing.ledger import LedgerError
 from .billing.stays import ledger_failed
 from .const import DOMAIN, FORWARD_FEATURES
@@ -66,8 +71,8 @@ def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfi
 
     An account device targeted by its id stands for all of its lines (not when it is only
     reached through an area, a label or one of its entities). Raises a translated
-    ``ServiceValidationError`` when no line is targeted, and ``HomeAssistantError`` when
-    a targeted line belongs to an entry that is not loaded.
+    ``ServiceValidationError`` when no line is targeted, or when a targeted line belongs
+    to an entry that is not loaded.
     """
     target = TargetSelection(call.data)
     selected = async_extract_referenced_entity_ids(hass, target, primary_entities_only=False)
@@ -100,7 +105,7 @@ def _target_lines(hass: HomeAssistant, call: ServiceCall) -> list[tuple[VtxConfi
             found[(entry.entry_id, user_id)] = (entry, lines[user_id])
     if not found:
         if not_loaded:
-            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="entry_not_loaded")
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="entry_not_loaded")
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_lines_targeted")
     return sorted(found.values(), key=lambda item: (item[1].name, item[1].user_id))
 
@@ -151,9 +156,7 @@ async def _async_get_call_history(call: ServiceCall) -> ServiceResponse:
     for entry, line in _target_lines(call.hass, call):
         runtime = entry.runtime_data
         try:
-            bill = await async_line_bill(
-                call.hass, runtime.calls, runtime.client, runtime.stays.tariffs, line.user_id, start, end
-            )
+            bill = await runtime.stays.async_range_bill(line.user_id, start, end)
         except LedgerError as err:
             raise ledger_failed(err) from err
         history = history and bill.history
@@ -226,7 +229,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=LINE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    hass.services.async_register(
+    async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_GET_CALL_HISTORY,
         _async_get_call_history,
@@ -236,6 +240,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_CHECK_IN, _async_check_in, schema=CHECK_IN_SCHEMA, supports_response=SupportsResponse.OPTIONAL
     )
-    hass.services.async_register(
-        DOMAIN, SERVICE_CHECK_OUT, _async_check_out, schema=LINE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_CHECK_OUT,
+        _async_check_out,
+        schema=LINE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Feature
@@ -15,6 +15,7 @@ from .const import DOMAIN, FEATURE_CFB, FEATURE_CFNR, FEATURE_CFTO, FEATURE_CFU,
 from .coordinator import VtxFeatureCoordinator
 from .data import LineConfig, VtxConfigEntry
 from .entity import VtxLineEntity, async_add_feature_entities
+from .helpers import vtx_exception_handler
 
 PARALLEL_UPDATES = 0  # writes are serialised per line by the coordinator
 
@@ -130,6 +131,7 @@ class VtxFeatureSwitch(VtxLineEntity[VtxFeatureCoordinator], SwitchEntity):
         """Switch the feature off."""
         await self._async_set(False)
 
+    @vtx_exception_handler("write_failed", forbidden="write_forbidden", not_found="feature_not_available")
     async def _async_set(self, active: bool) -> None:
         description = self.entity_description
 
@@ -137,7 +139,7 @@ class VtxFeatureSwitch(VtxLineEntity[VtxFeatureCoordinator], SwitchEntity):
             if active and description.needs_destination:
                 forward = feature.forward
                 if forward is None or not forward.destination_uri:
-                    raise HomeAssistantError(
+                    raise ServiceValidationError(
                         translation_domain=DOMAIN,
                         translation_key="destination_missing",
                         translation_placeholders={"line": self.line.name},

@@ -15,6 +15,7 @@ from .const import DOMAIN, FEATURE_CFB, FEATURE_CFNR, FEATURE_CFTO, FEATURE_CFU,
 from .coordinator import VtxFeatureCoordinator
 from .data import LineConfig, VtxConfigEntry
 from .entity import VtxLineEntity, async_add_feature_entities
+from .helpers import vtx_exception_handler
 from .util import normalize_destination
 
 PARALLEL_UPDATES = 0
@@ -96,6 +97,7 @@ class VtxDestinationText(VtxLineEntity[VtxFeatureCoordinator], TextEntity):
         forward = feature.forward if feature is not None else None
         return forward.destination_uri if forward is not None else None
 
+    @vtx_exception_handler("write_failed", forbidden="write_forbidden", not_found="feature_not_available")
     async def async_set_value(self, value: str) -> None:
         """Set the destination (a phone number or a SIP URI); the forward's status stays."""
         destination = normalize_destination(value)

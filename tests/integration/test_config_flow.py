@@ -18,6 +18,7 @@ from homeassistant.config_entries import (
     SOURCE_USER,
     ConfigEntry,
     ConfigEntryState,
+    ConfigSubentry,
     ConfigSubentryData,
     SubentryFlowResult,
 )
@@ -28,8 +29,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.billing.numbering import DestinationClass
-from custom_components.vtx_voip.config_flow import normalize_push_url, parse_lines
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, CONF_PUSH_BASE_URL, DEFAULT_URL, DOMAIN
+from custom_components.vtx_voip.options_flow import normalize_push_url
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD, DEMO_USERNAME
 
@@ -54,22 +55,6 @@ async def start(hass: HomeAssistant) -> str:
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     return result["flow_id"]
-
-
-def test_parse_lines() -> None:
-    lines, bad = parse_lines(
-        " 176125 = Room 101\n\n176129\n176133: Lobby \nroom 4\n+41 22 566 21 94 = Room 1O1\n"
-        "0225662195\n+41225662196@M.ipvoip.ch = Desk = 2\n= nothing"
-    )
-    assert [(ref.user_id, ref.number, ref.login, name) for ref, name in lines] == [
-        (176125, None, None, "Room 101"),
-        (176129, None, None, ""),
-        (176133, None, None, "Lobby"),
-        (None, "+41225662194", None, "Room 1O1"),
-        (None, "+41225662195", None, ""),
-        (None, "+41225662196", "+41225662196@m.ipvoip.ch", "Desk = 2"),
-    ]
-    assert bad == ["room 4", "= nothing"]
 
 
 def test_normalize_push_url() -> None:
@@ -169,6 +154,27 @@ async def test_lines_errors_then_recover(hass: HomeAssistant, simulator: Simulat
         await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert [s.title for s in result["result"].subentries.values()] == ["Room 101"]
+
+
+async def test_lines_step_refuses_one_line_with_two_names(hass: HomeAssistant, simulator: Simulator) -> None:
+    """176125 = Room 101 and 176125 = Room 102: a translated form error naming both rows, not one name kept."""
+    flow_id = await start(hass)
+    await hass.config_entries.flow.async_configure(flow_id, account(simulator))
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"user_ids": f"{ROOM_101} = Room 101\n{ROOM_101} = Room 102"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"user_ids": "conflicting_names"}
+    assert result["description_placeholders"]["lines"] == f"{ROOM_101} = Room 101, {ROOM_101} = Room 102"
+    strings = json.loads(STRINGS.read_text(encoding="utf-8"))
+    assert "{lines}" in strings["config"]["error"]["conflicting_names"]
+    with patch(SETUP, return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {"user_ids": f"{ROOM_101} = Room 101\n{ROOM_101}"}
+        )
+        await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert [(s.unique_id, s.title) for s in result["result"].subentries.values()] == [(str(ROOM_101), "Room 101")]
 
 
 async def _add_line(hass: HomeAssistant, entry: MockConfigEntry, data: dict[str, object]) -> dict[str, object]:
@@ -377,6 +383,120 @@ async def test_subentry_with_broken_entry_url(hass: HomeAssistant, simulator: Si
     entry.add_to_hass(hass)
     result = await _add_line(hass, entry, {"user_id": str(ROOM_103)})
     assert result["errors"] == {"base": "cannot_connect"}
+
+
+# --- Lines by number or login name, discovered lines (platform 7.8) ----------------------
+V78 = "7.8.0.3"
+ROOM_103_LOGIN = "+41225662196@m.ipvoip.ch"
+
+
+async def test_lines_step_by_login_learns_the_domain(hass: HomeAssistant, simulator: Simulator) -> None:
+    """A login name that resolves gives the line its number and the entry its SIP domain."""
+    simulator.version = V78
+    flow_id = await start(hass)
+    await hass.config_entries.flow.async_configure(flow_id, account(simulator))
+    with patch(SETUP, return_value=True):
+        result = await hass.config_entries.flow.async_configure(flow_id, {"user_ids": f"{ROOM_103_LOGIN} = Lobby"})
+        await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].data["sip_domain"] == "m.ipvoip.ch"
+    [line] = result["result"].subentries.values()
+    assert dict(line.data) == {"user_id": ROOM_103, "name": "Lobby", "number": "+41225662196"}
+
+
+async def test_subentry_by_number_and_login(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """An entry not loaded asks the server info; a login teaches the SIP domain; a taken line aborts."""
+    config_entry.add_to_hass(hass)
+    assert "sip_domain" not in config_entry.data
+    result = await _add_line(hass, config_entry, {"user_id": "no such line"})
+    assert result["errors"] == {"base": "invalid_line"}
+    simulator.fail_next(503, count=4)
+    result = await _add_line(hass, config_entry, {"user_id": "+41225662196"})
+    assert result["errors"] == {"base": "cannot_connect"}
+    simulator.clear_faults()
+    simulator.version = V78
+    result = await _add_line(hass, config_entry, {"user_id": "0225662194"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    result = await _add_line(hass, config_entry, {"user_id": ROOM_103_LOGIN})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert config_entry.data["sip_domain"] == "m.ipvoip.ch"
+    added = next(s for s in config_entry.subentries.values() if s.unique_id == str(ROOM_103))
+    assert (added.title, dict(added.data)) == (
+        "+41 22 566 21 96",
+        {"user_id": ROOM_103, "name": "+41 22 566 21 96", "number": "+41225662196"},
+    )
+    # Renamed by its userId, the line keeps the number it is known by.
+    result = await config_entry.start_subentry_reconfigure_flow(hass, added.subentry_id)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"user_id": str(ROOM_103), "name": "Lobby"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert dict(config_entry.subentries[added.subentry_id].data) == {
+        "user_id": ROOM_103,
+        "name": "Lobby",
+        "number": "+41225662196",
+    }
+
+
+async def test_subentry_uses_the_loaded_entrys_server(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A loaded entry's server info decides (7.7 here) without asking the API again."""
+    simulator.version = V78  # the API says 7.8 now; the loaded entry read 7.7
+    before = simulator.total_requests()
+    result = await _add_line(hass, init_integration, {"user_id": "+41225662196"})
+    assert result["errors"] == {"base": "user_id_needed"}
+    assert result["description_placeholders"]["version"] == "7.7.2.12"
+    assert simulator.total_requests() == before
+
+
+async def test_discovery_flow(hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry) -> None:
+    """A discovered line is confirmed into its account; stale or broken discoveries abort."""
+    config_entry.add_to_hass(hass)
+
+    async def discover(data: dict[str, Any]) -> dict[str, Any]:
+        return dict(
+            await hass.config_entries.flow.async_init(
+                DOMAIN, context={"source": SOURCE_INTEGRATION_DISCOVERY}, data=data
+            )
+        )
+
+    assert (await discover({"user_id": "x", "entry_id": config_entry.entry_id}))["reason"] == "not_a_line"
+    assert (await discover({"user_id": ROOM_103}))["reason"] == "not_a_line"
+    assert (await discover({"user_id": ROOM_103, "entry_id": "gone"}))["reason"] == "account_gone"
+    assert (await discover({"user_id": ROOM_101, "entry_id": config_entry.entry_id}))["reason"] == "line_configured"
+    result = await discover({"user_id": ROOM_103, "entry_id": config_entry.entry_id, "login_name": ROOM_103_LOGIN})
+    assert result["step_id"] == "discovery_confirm"
+    assert result["description_placeholders"]["number"] == "+41 22 566 21 96"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert (result["reason"], result["description_placeholders"]) == ("line_added", {"name": "+41 22 566 21 96"})
+    added = next(s for s in config_entry.subentries.values() if s.unique_id == str(ROOM_103))
+    assert dict(added.data) == {"user_id": ROOM_103, "name": "+41 22 566 21 96", "number": "+41225662196"}
+
+    # Confirmed after the line was added otherwise, or after its account was removed.
+    front_desk = 176137
+    first = await discover({"user_id": front_desk, "entry_id": config_entry.entry_id})
+    second = await discover({"user_id": front_desk + 4, "entry_id": config_entry.entry_id})
+    hass.config_entries.async_add_subentry(config_entry, ConfigSubentry(**line_subentry(front_desk, "Front desk")))
+    result = await hass.config_entries.flow.async_configure(first["flow_id"], {"name": "Desk"})
+    assert result["reason"] == "line_configured"
+    assert await hass.config_entries.async_remove(config_entry.entry_id)
+    result = await hass.config_entries.flow.async_configure(second["flow_id"], {"name": "Desk"})
+    assert result["reason"] == "account_gone"
+
+
+async def test_options_sip_domain(hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry) -> None:
+    """The SIP domain option is checked and stored in lower case."""
+    config_entry.add_to_hass(hass)
+    result = await _options_step(hass, config_entry, "settings")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"sip_domain": "not a domain"})
+    assert result["errors"] == {"sip_domain": "invalid_domain"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"sip_domain": "Sip.Example.CH"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert config_entry.options["sip_domain"] == "sip.example.ch"
 
 
 # --- A line is set up once across every entry ---------------------------------------------

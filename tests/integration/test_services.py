@@ -440,7 +440,7 @@ async def test_line_of_an_unloaded_entry(
     device_id = line_device(hass, ROOM_101)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
-    with pytest.raises(HomeAssistantError) as err:
+    with pytest.raises(ServiceValidationError) as err:
         await call(hass, "reset_line", device_id=device_id)
     assert err.value.translation_key == "entry_not_loaded"
 
@@ -608,7 +608,7 @@ async def test_no_baseline_and_unavailable_line(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     device_id = line_device(hass, ROOM_102)
-    with pytest.raises(HomeAssistantError) as err:
+    with pytest.raises(ServiceValidationError) as err:
         await call(hass, "reset_line", device_id=device_id)
     assert err.value.translation_key == "no_baseline"
     with pytest.raises(HomeAssistantError) as err:
@@ -782,8 +782,8 @@ async def test_get_call_history_totals(
         # No tariff set: every call costs 0; classes by the callers' and dialled numbers.
         "cost": 0.0,
         "per_class": {
-            "national_fixed": {"calls": 2, "duration": 220, "cost": 0.0},
-            "national_mobile": {"calls": 2, "duration": 30, "cost": 0.0},
+            "national_fixed": {"calls": 2, "outgoing_duration": 220, "incoming_duration": 0, "cost": 0.0},
+            "national_mobile": {"calls": 2, "outgoing_duration": 0, "incoming_duration": 30, "cost": 0.0},
         },
     }
     # The ledger and the API's history merged: each call once, with its class and end.
@@ -806,7 +806,7 @@ async def test_get_call_history_totals(
         "outgoing_duration": 7,
         "incoming_duration": 0,
         "cost": 0.0,
-        "per_class": {"national_fixed": {"calls": 1, "duration": 7, "cost": 0.0}},
+        "per_class": {"national_fixed": {"calls": 1, "outgoing_duration": 7, "incoming_duration": 0, "cost": 0.0}},
     }
     assert result["totals"] == {
         "calls": 5,
@@ -817,8 +817,8 @@ async def test_get_call_history_totals(
         "incoming_duration": 30,
         "cost": 0.0,
         "per_class": {
-            "national_fixed": {"calls": 3, "duration": 227, "cost": 0.0},
-            "national_mobile": {"calls": 2, "duration": 30, "cost": 0.0},
+            "national_fixed": {"calls": 3, "outgoing_duration": 227, "incoming_duration": 0, "cost": 0.0},
+            "national_mobile": {"calls": 2, "outgoing_duration": 0, "incoming_duration": 30, "cost": 0.0},
         },
     }
 

@@ -9,7 +9,7 @@ from homeassistant.components.text import DOMAIN as TEXT_DOMAIN, SERVICE_SET_VAL
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
@@ -130,7 +130,7 @@ async def test_forward_on_without_destination(
     await simulator.wait_for_pushes()
     await hass.async_block_till_done()
     simulator.reset_request_counts()
-    with pytest.raises(HomeAssistantError) as err:
+    with pytest.raises(ServiceValidationError) as err:
         await _switch(hass, SERVICE_TURN_ON, FORWARD)
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "destination_missing"

@@ -56,6 +56,14 @@ async def test_control_calls_and_presence(api: Api) -> None:
         api, "POST", "presence", {"userId": USER, "activity": "OFFLINE", "enhancedActivity": "NONE"}
     )
     assert status == 200 and answer["changed"] is True and answer["presence"]["c5"]["activity"] == "OFFLINE"
+    # A presence the platform does not know (the wiki's thirdParty block shows UNKNOWN):
+    # what the API's GET answers then.
+    status, answer = await control(
+        api, "POST", "presence", {"userId": USER, "activity": "UNKNOWN", "enhancedActivity": "NONE"}
+    )
+    assert status == 200 and answer["changed"] is True
+    status, body, _headers = await api.get(f"v1/users/{USER}/presence")
+    assert status == 200 and body["current"]["activity"] == "UNKNOWN" and body["current"]["enhancedActivity"] == "NONE"
 
 
 @pytest.mark.parametrize(

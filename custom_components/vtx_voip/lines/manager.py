@@ -13,12 +13,13 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from ..api import Feature, VtxAuthenticationError, VtxError
+from ..api import Feature
 from ..api.assumptions import STATUS_ACTIVE, STATUS_INACTIVE
 from ..const import DOMAIN, FORWARD_FEATURES, LOGGER
 from ..coordinator import VtxFeatureCoordinator
-from ..data import LineConfig
+from ..helpers import vtx_exception_handler
 from ..util import normalize_destination
+from .config import LineConfig
 from .store import LineStore, Revert
 
 # A revert that failed (API down) is tried again after this long, until it works.
@@ -248,26 +249,14 @@ class LineManager:
         self.store.set_baseline(line.user_id, features)
         return len(features)
 
+    async def async_read_features(self, line: LineConfig) -> dict[str, Feature]:
+        """Read a line's features from the API, by featName (raises a translated error)."""
+        return await self._async_read_features(line)
+
+    @vtx_exception_handler("read_failed")
     async def _async_read_features(self, line: LineConfig) -> dict[str, Feature]:
         """Read a line's features from the API (not the cache: a push may have been lost)."""
-        try:
-            fresh = await self.features.client.get_features(line.user_id)
-        except VtxAuthenticationError as err:
-            if err.status != 401:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="read_failed",
-                    translation_placeholders={"line": line.name, "error": str(err)},
-                ) from err
-            if self.features.config_entry is not None:
-                self.features.config_entry.async_start_reauth(self.hass)
-            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed") from err
-        except VtxError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="read_failed",
-                translation_placeholders={"line": line.name, "error": str(err)},
-            ) from err
+        fresh = await self.features.client.get_features(line.user_id)
         for feature in fresh:
             self.features.async_apply_feature(feature)
         return {feature.name: feature for feature in fresh}
@@ -280,7 +269,7 @@ class LineManager:
         """
         baseline = self.store.baselines.get(line.user_id)
         if not baseline:
-            raise HomeAssistantError(
+            raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="no_baseline",
                 translation_placeholders={"line": line.name},

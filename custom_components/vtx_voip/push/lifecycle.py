@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -23,7 +24,6 @@ from ..api import Subscription, VtxAuthenticationError, VtxClient, VtxError, Vtx
 from ..api.assumptions import RESOURCE_PRESENCE, enterprise_of_login
 from ..api.subscriptions import Scope, adoptable, covers, granted_at, is_ours, line_scope, wanted
 from ..const import LOGGER
-from ..data import VtxConfigEntry
 from ..lines.discovery import discovery_enabled
 from .const import SUBSCRIPTION_LIFETIME
 from .gate import WebhookGate
@@ -33,7 +33,7 @@ from .renewal import Renewals
 class SubscriptionLifecycle(Renewals):
     """Keeps one subscription per resource type alive for an entry's lines."""
 
-    def __init__(self, hass: HomeAssistant, entry: VtxConfigEntry, client: VtxClient, gate: WebhookGate) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, client: VtxClient, gate: WebhookGate) -> None:
         """Initialise; ``lines`` and ``on_change`` are wired by the push manager."""
         self.hass = hass
         self.entry = entry

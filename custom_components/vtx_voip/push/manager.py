@@ -17,17 +17,18 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
 from ..api import Subscription, VtxClient
-from ..api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRESENCE
+from ..api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRESENCE, enterprise_of_login
 from ..billing.calls import CallTracker
 from ..const import DOMAIN, FEATURE_POLL_INTERVAL, FEATURE_RECONCILE_INTERVAL, LOGGER
 from ..coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator, signal_poll_found_changes
-from ..data import VtxConfigEntry
-from ..lines.discovery import async_abort_line_discoveries
+from ..lines.discovery import async_abort_line_discoveries, discovery_enabled
 from .const import (
     CALL_FALLBACK_INTERVAL,
     CALL_RECONCILE_INTERVAL,
@@ -50,7 +51,7 @@ class PushManager:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: VtxConfigEntry,
+        entry: ConfigEntry,
         client: VtxClient,
         features: VtxFeatureCoordinator,
         presence: VtxPresenceCoordinator,
@@ -236,6 +237,32 @@ class PushManager:
         self.router.discovered -= set(self.features.lines)  # a line set up now and removed later is offered again
         async_abort_line_discoveries(self.hass, set(self.features.lines))
         await self.lifecycle.async_lines_changed()
+
+    async def async_options_changed(self) -> None:
+        """Apply the discovery and push base URL options in place (no reload).
+
+        Only what they change is touched at the API: the FEATURE subscription when
+        discovery was turned on or off, each subscription when the notification URL is
+        another one (replaced new before old, as for a change of lines); else nothing.
+        Left without any URL, the entry is reloaded (set up as without push).
+        """
+        if self._stopped:
+            return
+        lifecycle = self.lifecycle
+        enterprise = (
+            enterprise_of_login(str(self.entry.data.get(CONF_USERNAME, ""))) if discovery_enabled(self.entry) else None
+        )
+        scope_changed = enterprise != lifecycle.enterprise
+        if scope_changed:
+            lifecycle.enterprise, lifecycle.enterprise_refused = enterprise, False
+        url, _source = await self._async_notification_url()
+        if url is None and self.notification_url is not None:
+            # No URL any more (the push base URL cleared, nothing else): set up afresh, as
+            # without one (polled).
+            LOGGER.info("No URL for push notifications any more; reloading %s", self.entry.title)
+            self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
+        elif scope_changed or url != self.notification_url:
+            await self.async_subscribe()
 
     async def async_renew(self) -> None:
         """Renew what is due (see ``lifecycle``)."""

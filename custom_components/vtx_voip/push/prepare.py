@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
 from ..api import VtxClient
 from ..const import CONF_WEBHOOK_ID
-from ..data import VtxConfigEntry, configured_lines
+from ..lines.config import configured_lines
 from .gate import async_gate
 from .lifecycle import SubscriptionLifecycle
 from .url import url_store
@@ -17,7 +18,7 @@ from .url import url_store
 CONF_LOGIN_NAME = "login_name"
 
 
-async def async_prepare_push(hass: HomeAssistant, entry: VtxConfigEntry, client: VtxClient) -> SubscriptionLifecycle:
+async def async_prepare_push(hass: HomeAssistant, entry: ConfigEntry, client: VtxClient) -> SubscriptionLifecycle:
     """Register the webhook (pushes held until the run opens) and adopt the subscriptions of ours.
 
     Runs first at set-up, before anything slow: no push of a live subscription is refused or
@@ -39,7 +40,7 @@ async def async_prepare_push(hass: HomeAssistant, entry: VtxConfigEntry, client:
     return lifecycle
 
 
-def line_logins(entry: VtxConfigEntry, user_ids: Iterable[int], learned: Mapping[int, str]) -> dict[int, str | None]:
+def line_logins(entry: ConfigEntry, user_ids: Iterable[int], learned: Mapping[int, str]) -> dict[int, str | None]:
     """Return the lines' login names where known (the lines step's, else learned from pushes)."""
     from_subentries = {
         int(sub.data["user_id"]): str(sub.data[CONF_LOGIN_NAME])

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeassistant.components import webhook
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -14,7 +15,6 @@ from homeassistant.helpers.storage import Store
 
 from ..api import VtxClient, VtxError, VtxNotFoundError
 from ..const import CONF_PUSH_BASE_URL, DOMAIN, LOGGER
-from ..data import VtxConfigEntry
 from .const import STORAGE_VERSION, URL_SOURCE_CLOUDHOOK, URL_SOURCE_EXTERNAL, URL_SOURCE_OPTION, issue_id
 from .gate import async_remove_gate
 
@@ -25,7 +25,7 @@ def url_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
 
 
 async def async_notification_url(
-    hass: HomeAssistant, entry: VtxConfigEntry, webhook_id: str
+    hass: HomeAssistant, entry: ConfigEntry, webhook_id: str
 ) -> tuple[str | None, str | None]:
     """Pick the URL the API pushes to: option, cloudhook, external URL, or none.
 
@@ -99,7 +99,7 @@ def async_listen_url_changes(hass: HomeAssistant, check: Callable[[], Awaitable[
     return unsubs
 
 
-def async_raise_issue(hass: HomeAssistant, entry: VtxConfigEntry, issue: str, **placeholders: str) -> None:
+def async_raise_issue(hass: HomeAssistant, entry: ConfigEntry, issue: str, **placeholders: str) -> None:
     """Raise one of an entry's push repair issues (a warning, not fixable)."""
     ir.async_create_issue(
         hass,
