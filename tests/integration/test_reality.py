@@ -93,13 +93,18 @@ def now_local_millis(offset: float = 0.0) -> str:
 async def test_wiki_push_as_published_is_applied(
     hass: HomeAssistant, init_integration: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """The wiki's DND push, dated November 2024, turns DND on: its previousValue is what is held."""
+    """The wiki's DND push turns DND on when dated after the read of the state held; as published
+    (November 2024, before that read) it is stale although its previousValue is what is held."""
     entry = init_integration
     assert hass.states.get(DND_101).state == STATE_OFF
     previous = held_raw(entry, ROOM_101, DND)
     assert previous["status"] == "INACTIVE"
     feature = {**copy.deepcopy(previous), "status": "ACTIVE"}
-    body = feature_event(push_of(entry).subscriptions["FEATURE"].id, feature, previous, WIKI_EVENT_TIME)
+    subscription = push_of(entry).subscriptions["FEATURE"].id
+    assert await post(hass_client_no_auth, feature_event(subscription, feature, previous, WIKI_EVENT_TIME)) == 200
+    await hass.async_block_till_done()
+    assert hass.states.get(DND_101).state == STATE_OFF
+    body = feature_event(subscription, feature, previous, now_local_millis(2))
     assert await post(hass_client_no_auth, body) == 200
     await hass.async_block_till_done()
     assert hass.states.get(DND_101).state == STATE_ON

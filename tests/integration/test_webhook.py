@@ -161,7 +161,9 @@ async def test_unknown_subscription_about_our_line_is_taken(
     """A push about a configured line is taken whatever its subscription id (an earlier run's, one being replaced)."""
     dnd = simulator.feature(ROOM_101, "CENTRAL_DND")
     calls = async_capture_events(hass, "vtx_voip_call")
-    body = feature_push("fc544ab6-590f-43be-9134-d37d93a22e4e", with_status(dnd, "ACTIVE"), dt_util.utcnow())
+    # Dated after the second of the set-up's read (within it, previousValue would decide).
+    later = dt_util.utcnow() + timedelta(seconds=1)
+    body = feature_push("fc544ab6-590f-43be-9134-d37d93a22e4e", with_status(dnd, "ACTIVE"), later)
     body["callLogEvents"] = [{"callLog": {"id": "x1", "userId": ROOM_101, "direction": "OUTGOING", "duration": 5}}]
     assert await post(client, body) == 200
     await hass.async_block_till_done()
