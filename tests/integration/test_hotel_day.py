@@ -4,21 +4,32 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
+from unittest.mock import ANY, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import User
+from homeassistant.components.websocket_api.connection import current_connection
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.vtx_voip import logbook
-from custom_components.vtx_voip.billing.stays import EVENT_LATE_CHARGE, RESET_REPAIR_AFTER, reset_issue_id
+from custom_components.vtx_voip.billing.ledger import LedgerError
+from custom_components.vtx_voip.billing.stays import (
+    EVENT_LATE_CHARGE,
+    RESET_REPAIR_AFTER,
+    PendingReset,
+    _signed,
+    reset_issue_id,
+)
 from custom_components.vtx_voip.const import DOMAIN
 from vtx_simulator import Simulator
 
@@ -370,3 +381,137 @@ async def test_internal_extensions_option(
     await hass.async_block_till_done()
     assert entry.options["internal_extensions"] == "100-199, 2000-2999"
     assert entry.runtime_data.stays.plan.extensions == ((100, 199), (2000, 2999))
+
+
+async def test_stays_when_the_ledger_or_the_line_fails(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+    hass_read_only_user: User,
+) -> None:
+    """A ledger that refuses a pending reset, a login or a late call only logs; a line gone drops its retry and issue."""
+    await _setup(hass, config_entry)
+    runtime = config_entry.runtime_data
+    stays = runtime.stays
+    ledger = runtime.calls.ledger
+    room = line_device(hass, ROOM_101)
+    await call(hass, "check_in", {"guest": "A"}, device_id=room)
+    # Tariffs changed during a stay: taken at once, the running total follows (no reload).
+    hass.config_entries.async_update_entry(config_entry, options={**config_entry.options, **TARIFFS})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert config_entry.runtime_data is runtime
+    assert stays.tariffs.plan.extensions == ()
+    assert str(stays.tariffs.classes[next(iter(stays.tariffs.classes))].price_per_minute) == "0.05"
+
+    simulator.set_dnd(ROOM_101, True)
+    await settle(hass, simulator)
+    simulator.add_fault("status", status=503, method="PUT", count=None)
+    with patch.object(ledger, "set_pending_reset", side_effect=LedgerError("disk full")):
+        [bill] = (await call(hass, "check_out", device_id=room))["lines"]
+    assert bill["reset"]["pending"] is True
+    assert stays.reset_pending(ROOM_101) is not None  # kept in memory all the same
+    # The same login twice is learned once; one the ledger refuses is still used.
+    with patch.object(ledger, "set_line_login", side_effect=LedgerError("disk full")) as refused:
+        stays.async_learn_login(176133, "+41225662196@m.ipvoip.ch")
+        stays.async_learn_login(176133, "+41225662196@m.ipvoip.ch")
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert refused.call_count == 1
+    assert "+41225662196" in stays.plan.own_numbers
+    # A late call the ledger cannot match is no late charge (logged).
+    late = async_capture_events(hass, EVENT_LATE_CHARGE)
+    with patch.object(ledger, "closed_stay_at", side_effect=LedgerError("disk full")):
+        simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=5)
+        await settle(hass, simulator)
+    assert late == []
+
+    # The line removed while its reset is pending: retry and repair issue go with it.
+    with patch.object(ledger, "clear_pending_reset", side_effect=LedgerError("disk full")):
+        await stays.async_line_removed(ROOM_101)
+    assert stays.reset_pending(ROOM_101) is None
+    await travel(hass, freezer, RESET_REPAIR_AFTER + timedelta(minutes=1))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, reset_issue_id(config_entry.entry_id, ROOM_101)) is None
+    # Nothing pending: a retry or an issue that falls due does nothing.
+    await stays._async_retry(ROOM_101)
+    stays._issue_due(ROOM_101, dt_util.utcnow())
+
+    # A pending reset of a line that no longer exists is dropped at its next try.
+    stays.pending[999] = PendingReset(999, None, dt_util.utcnow(), "gone")
+    await stays._async_retry(999)
+    assert stays.reset_pending(999) is None
+    # A repair issue names a line it no longer knows by its userId.
+    stays.pending[998] = PendingReset(998, None, dt_util.utcnow(), None)
+    stays._issue_due(998, dt_util.utcnow())
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, reset_issue_id(config_entry.entry_id, 998))
+    assert issue is not None
+    assert issue.translation_placeholders == {"line": "998", "since": ANY, "error": "-"}
+
+    # A stay closed by a removed line that the ledger cannot close is logged, not raised.
+    await call(hass, "check_in", {}, device_id=line_device(hass, ROOM_102))
+    with patch.object(ledger, "check_out", side_effect=LedgerError("disk full")):
+        await stays.async_line_removed(ROOM_102)
+    assert stays.stay_of(ROOM_102) is None
+    simulator.clear_faults()
+
+
+async def test_a_check_out_through_the_rest_api(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, hass_client: ClientSessionGenerator
+) -> None:
+    """An administrator's REST call gets the CSV signed for them; a board user who is no administrator would not."""
+    assert await async_setup_component(hass, "api", {})
+    room = line_device(hass, ROOM_101)
+    await call(hass, "check_in", {}, device_id=room)
+    client = await hass_client()
+    response = await client.post("/api/services/vtx_voip/check_out?return_response", json={"device_id": room})
+    assert response.status == 200, await response.text()
+    [bill] = (await response.json())["service_response"]["lines"]
+    assert bill["csv_signed_path"].startswith(bill["csv_path"] + "?authSig=")
+
+
+async def test_a_board_user_who_is_no_administrator_gets_no_signed_link(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    """check_in over the websocket works for anyone (and signs nothing)."""
+    room = line_device(hass, ROOM_101)
+    client = await hass_ws_client(hass, hass_read_only_access_token)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "check_in",
+            "target": {"device_id": room},
+            "return_response": True,
+        }
+    )
+    answer = await client.receive_json()
+    assert answer["success"], answer
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "check_out",
+            "target": {"device_id": room},
+            "return_response": True,
+        }
+    )
+    answer = await client.receive_json()
+    assert not answer["success"]
+    assert answer["error"]["message"] == "Unauthorized"
+
+    # Signing for a connection of a user who is no administrator gives nothing.
+    class _Connection:
+        refresh_token_id = "x"
+
+        class user:
+            is_admin = False
+
+    token = current_connection.set(cast("Any", _Connection()))
+    try:
+        assert _signed(hass, "/api/vtx_voip/bill/x/stay/1.csv") is None
+    finally:
+        current_connection.reset(token)

@@ -39,7 +39,7 @@ from ..api import CallLog, Feature, VtxClient
 from ..api.assumptions import STATUS_ACTIVE
 from ..api.numbers import number_of_login
 from ..const import CONF_NUMBER, DOMAIN, FEATURE_DND, FORWARD_FEATURES, LOGGER, SUBENTRY_TYPE_LINE
-from ..data import LineConfig
+from ..data import LineConfig, VtxConfigEntry
 from ..lines.manager import LineManager
 from ..presence import PresenceStatus, presence_status
 from .bill import LineBill, async_line_bill, price, totals
@@ -115,9 +115,7 @@ def ledger_failed(err: LedgerError) -> HomeAssistantError:
     )
 
 
-def _summary(body: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if body is None:
-        return None
+def _summary(body: Mapping[str, Any]) -> dict[str, Any]:
     feature = Feature.from_json(dict(body))
     result: dict[str, Any] = {"status": feature.status}
     if feature.forward is not None:
@@ -315,11 +313,11 @@ class StayManager:
         return device.id if device is not None else None
 
     def _on_call(self, user_id: int) -> bool:
-        entry = self.hass.config_entries.async_get_entry(self.entry_id)
-        runtime = getattr(entry, "runtime_data", None) if entry is not None else None
-        if runtime is None:
-            return False
-        return presence_status(runtime.presence.line_data(user_id)) is PresenceStatus.ON_CALL
+        entry: VtxConfigEntry | None = self.hass.config_entries.async_get_entry(self.entry_id)
+        return (
+            entry is not None
+            and presence_status(entry.runtime_data.presence.line_data(user_id)) is PresenceStatus.ON_CALL
+        )
 
     # --- check-in ------------------------------------------------------------------------
     async def async_check_in(self, line: LineConfig, guest: str | None) -> dict[str, Any]:
