@@ -31,6 +31,7 @@ from custom_components.vtx_voip.billing.stays import (
     reset_issue_id,
 )
 from custom_components.vtx_voip.const import DOMAIN
+from custom_components.vtx_voip.lines.discovery import async_discover_line
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102, demo_entry, line_subentry
@@ -293,8 +294,8 @@ async def test_calls_between_rooms_are_internal(
         ],
     )
     await _setup(hass, entry)
-    # Room 103 is no line of this entry, but the account has it (a discovered line's login name).
-    entry.runtime_data.stays.async_learn_login(176133, "+41225662196@m.ipvoip.ch")
+    # Room 103 is no line of this entry, but the account has it (a line discovered by push).
+    async_discover_line(hass, entry, 176133, "+41225662196@m.ipvoip.ch")
     await hass.async_block_till_done(wait_background_tasks=True)
     room = line_device(hass, ROOM_101)
     [stay] = (await call(hass, "check_in", {}, device_id=room))["lines"]

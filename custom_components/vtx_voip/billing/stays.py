@@ -40,6 +40,7 @@ from ..api.assumptions import STATUS_ACTIVE
 from ..api.numbers import number_of_login
 from ..const import CONF_NUMBER, DOMAIN, FEATURE_DND, FORWARD_FEATURES, LOGGER, SUBENTRY_TYPE_LINE
 from ..data import LineConfig, VtxConfigEntry
+from ..lines.discovery import signal_line_login
 from ..lines.manager import LineManager
 from ..presence import PresenceStatus, presence_status
 from .bill import LineBill, async_line_bill, price, totals
@@ -174,6 +175,7 @@ class StayManager:
         self.pending: dict[int, PendingReset] = {}
         self.logins: dict[int, str] = {}
         self._unsub: Callable[[], None] | None = None
+        self._unsub_login: Callable[[], None] = lambda: None
         self._timers: dict[tuple[str, int], Callable[[], None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = False
@@ -191,6 +193,9 @@ class StayManager:
             self._schedule_retry(user_id, timedelta(0))
             self._schedule_issue(pending)
         self._unsub = async_dispatcher_connect(self.hass, signal_call(self.entry_id), self._async_call)
+        self._unsub_login = async_dispatcher_connect(
+            self.hass, signal_line_login(self.entry_id), self.async_learn_login
+        )
 
     @callback
     def async_stop(self) -> None:
@@ -198,6 +203,7 @@ class StayManager:
         self._stopped = True
         if self._unsub is not None:
             self._unsub()
+            self._unsub_login()
             self._unsub = None
         for cancel in self._timers.values():
             cancel()
