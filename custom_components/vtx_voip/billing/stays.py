@@ -439,9 +439,11 @@ class StayManager:
                 translation_domain=DOMAIN, translation_key="no_stay", translation_placeholders={"line": line.name}
             )
         stay = held.stay
-        end = dt_util.utcnow()
         on_call = self._on_call(user_id)
-        bill = await self.async_bill(line, stay, end)
+        bill = await self.async_bill(line, stay, dt_util.utcnow())
+        # The stay ends once its bill is made: a record the bill took from the history was
+        # received before the end (not late); any record received after it is a late charge.
+        end = dt_util.utcnow()
         reset: dict[str, Any]
         try:
             reset = {"changes": await self.manager.async_reset(line)}
