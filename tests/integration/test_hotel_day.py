@@ -268,6 +268,7 @@ async def test_call_records_are_for_administrators(
     [event] = checked_out
     assert event.data["stay_id"] == bill["stay_id"]
     assert event.data["device_id"] == room
+    assert "csv_signed_path" not in event.data  # never on the bus
     signed = bill["csv_signed_path"]
     assert signed.startswith(bill["csv_path"] + "?authSig=")
     response = await (await hass_client_no_auth()).get(signed)

@@ -482,11 +482,13 @@ class StayManager:
             "reset": reset,
             "on_call": on_call,
         }
-        if (signed := _signed(self.hass, path)) is not None:
-            result["csv_signed_path"] = signed
+        # On the bus (automations, notifications) without a signed link: it would open the
+        # bill to whoever reads the notification.
         self.hass.bus.async_fire(
             EVENT_CHECK_OUT, {"config_entry_id": self.entry_id, "device_id": self._device_id(user_id), **result}
         )
+        if (signed := _signed(self.hass, path)) is not None:
+            result["csv_signed_path"] = signed
         return result
 
     # --- a line removed --------------------------------------------------------------------
