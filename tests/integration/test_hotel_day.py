@@ -517,3 +517,37 @@ async def test_a_board_user_who_is_no_administrator_gets_no_signed_link(
         assert _signed(hass, "/api/vtx_voip/bill/x/stay/1.csv") is None
     finally:
         current_connection.reset(token)
+
+
+async def test_a_record_that_comes_while_the_bill_is_made_is_a_late_charge(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A call recorded after the bill was read and before the stay closed is not lost: it is a late charge, once."""
+    simulator.set_profile("wiki")
+    await _setup(hass, config_entry)
+    stays = config_entry.runtime_data.stays
+    room = line_device(hass, ROOM_101)
+    await call(hass, "check_in", {"guest": "C"}, device_id=room)
+    await travel(hass, freezer, timedelta(minutes=5))
+    billed = simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=20)
+    await settle(hass, simulator)
+    bill_of = stays.async_stay_bill
+    record: dict[str, Any] = {}
+
+    async def bill_then_record(*args: Any, **kwargs: Any) -> Any:
+        made = await bill_of(*args, **kwargs)
+        # A call that ended just now: its push lands after the bill was read.
+        record.update(simulator.make_call(ROOM_101, direction="outgoing", number="+41225117903", duration=30))
+        await settle(hass, simulator)
+        return made
+
+    late = async_capture_events(hass, EVENT_LATE_CHARGE)
+    with patch.object(stays, "async_stay_bill", bill_then_record):
+        [bill] = (await call(hass, "check_out", device_id=room))["lines"]
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [row["id"] for row in bill["calls"]] == [billed["id"]]
+    assert [event.data["call"]["id"] for event in late] == [record["id"]]
+    stay = await hass.async_add_executor_job(config_entry.runtime_data.calls.ledger.stay, bill["stay_id"])
+    assert stay is not None
+    rows = (await stays.async_stay_bill(stay)).rows
+    assert {row.call.call_id: row.late for row in rows} == {billed["id"]: False, record["id"]: True}

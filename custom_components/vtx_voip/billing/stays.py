@@ -174,6 +174,9 @@ class StayManager:
         self.current: dict[int, StayTotals] = {}
         self.pending: dict[int, PendingReset] = {}
         self.logins: dict[int, str] = {}
+        # The calls on the bill each stay was checked out with (this run): any other call of
+        # a closed stay recorded later is a late charge.
+        self._billed: dict[int, frozenset[str]] = {}
         self._unsub: Callable[[], None] | None = None
         self._unsub_login: Callable[[], None] = lambda: None
         self._timers: dict[tuple[str, int], Callable[[], None]] = {}
@@ -269,7 +272,6 @@ class StayManager:
     async def _async_late_charge(self, user_id: int, call: CallLog) -> None:
         """Add a call recorded after the check-out of the stay it started in to that stay."""
         assert call.call_start is not None
-        received = int(dt_util.utcnow().timestamp())
         try:
             stay = await self.hass.async_add_executor_job(
                 self.tracker.ledger.closed_stay_at, user_id, int(call.call_start.timestamp())
@@ -277,11 +279,23 @@ class StayManager:
         except LedgerError as err:
             LOGGER.warning("A late call of line %s could not be matched with a stay: %s", user_id, err)
             return
-        if stay is None or stay.end is None or received <= stay.end:
+        if stay is None or call.id in self._billed.get(stay.stay_id, ()):
             return
-        [row] = price(
-            [LedgerCall.from_call_log(call, received=received, source=SOURCE_PUSH)], self.tariffs, self.plan, stay.end
-        )
+        received = int(dt_util.utcnow().timestamp())
+        await self._async_add_late_charge(stay, LedgerCall.from_call_log(call, received=received, source=SOURCE_PUSH))
+
+    async def _async_add_late_charge(self, stay: Stay, call: LedgerCall) -> None:
+        """Record a late charge of a closed stay (once) and tell it: event and logbook."""
+        try:
+            if not await self.hass.async_add_executor_job(
+                self.tracker.ledger.add_late_charge, call.call_id, stay.stay_id
+            ):
+                return
+        except LedgerError as err:
+            LOGGER.warning("A late charge of stay %s could not be recorded: %s", stay.stay_id, err)
+            return
+        [row] = price([call], self.tariffs, self.plan, (call.call_id,))
+        user_id = stay.user_id
         line = self.manager.lines.get(user_id)
         LOGGER.info("A call of line %s arrived after check-out: a late charge of stay %s", user_id, stay.stay_id)
         self.hass.bus.async_fire(
@@ -407,7 +421,9 @@ class StayManager:
             dt_util.utc_from_timestamp(stay.start),
             until,
             plan=self.plan,
-            checked_out=stay.end,
+            late=await self.hass.async_add_executor_job(self.tracker.ledger.late_charges, stay.stay_id)
+            if stay.end is not None
+            else (),
         )
 
     async def async_bill(self, line: LineConfig, stay: Stay, end: datetime) -> LineBill:
@@ -416,6 +432,15 @@ class StayManager:
             return await self.async_stay_bill(stay, end)
         except LedgerError as err:
             raise ledger_failed(err) from err
+
+    async def _async_stay_calls(self, stay: Stay) -> list[LedgerCall]:
+        try:
+            return await self.hass.async_add_executor_job(
+                self.tracker.ledger.calls, stay.user_id, stay.start, stay.end if stay.end is not None else stay.start
+            )
+        except LedgerError as err:
+            LOGGER.warning("The calls of stay %s could not be read: %s", stay.stay_id, err)
+            return []
 
     async def async_guests(self, user_id: int, start: datetime, end: datetime) -> list[Stay]:
         """Return a line's stays over a range (raises ``LedgerError``)."""
@@ -455,12 +480,19 @@ class StayManager:
                 reset["pending"] = True
         else:
             await self._async_clear_pending(user_id)
+        billed = frozenset(row.call.call_id for row in bill.rows)
+        self._billed[stay.stay_id] = billed
         try:
             await self.hass.async_add_executor_job(self.tracker.ledger.check_out, stay.stay_id, int(end.timestamp()))
         except LedgerError as err:
             raise ledger_failed(err) from err
         if self.current.get(user_id) is held:
             del self.current[user_id]
+        # A record that came while the bill was made (after it was read) is a late charge too.
+        closed = replace(stay, end=int(end.timestamp()))
+        for call in await self._async_stay_calls(closed):
+            if call.call_id not in billed:
+                await self._async_add_late_charge(closed, call)
         async_dispatcher_send(self.hass, signal_stay(self.entry_id), user_id)
         path = stay_csv_path(self.entry_id, stay.stay_id)
         result: dict[str, Any] = {
