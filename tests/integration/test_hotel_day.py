@@ -22,12 +22,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.vtx_voip import logbook
-from custom_components.vtx_voip.billing.ledger import LedgerError
+from custom_components.vtx_voip.billing.ledger import LedgerCall, LedgerError
 from custom_components.vtx_voip.billing.stays import (
     EVENT_LATE_CHARGE,
     RESET_REPAIR_AFTER,
     PendingReset,
     _signed,
+    feature_differences,
     reset_issue_id,
 )
 from custom_components.vtx_voip.const import DOMAIN
@@ -551,3 +552,40 @@ async def test_a_record_that_comes_while_the_bill_is_made_is_a_late_charge(
     assert stay is not None
     rows = (await stays.async_stay_bill(stay)).rows
     assert {row.call.call_id: row.late for row in rows} == {billed["id"]: False, record["id"]: True}
+
+
+async def test_stay_helpers_at_their_edges(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Differences skip features the baseline never had; a ledger that fails a late charge only logs; stopped, nothing is scheduled."""
+    await _setup(hass, config_entry)
+    runtime = config_entry.runtime_data
+    stays = runtime.stays
+    features = await runtime.manager.async_read_features(runtime.lines[ROOM_101])
+    baseline = {name: feature.to_json() for name, feature in features.items() if name != CFU}
+    assert feature_differences(features, baseline) == []
+    room = line_device(hass, ROOM_101)
+    [stay] = (await call(hass, "check_in", {}, device_id=room))["lines"]
+    held = stays.stay_of(ROOM_101)
+    assert held is not None
+    with patch.object(runtime.calls.ledger, "calls", side_effect=LedgerError("disk full")):
+        assert await stays._async_stay_calls(held.stay) == []
+    record = LedgerCall(
+        "late-1", ROOM_101, held.stay.start, 5, "OUTGOING", "VOICE", 804, "+41225117902", None, 0, "push"
+    )
+    late = async_capture_events(hass, EVENT_LATE_CHARGE)
+    with patch.object(runtime.calls.ledger, "add_late_charge", side_effect=LedgerError("disk full")):
+        await stays._async_add_late_charge(held.stay, record)
+    await hass.async_block_till_done()
+    assert late == []
+    # Two failed resets of one line: one retry timer, the first "since" kept.
+    await stays._async_set_pending(ROOM_101, stay["stay_id"], "first")
+    since = stays.pending[ROOM_101].since
+    await stays._async_set_pending(ROOM_101, stay["stay_id"], "second")
+    assert stays.pending[ROOM_101].since == since
+    assert stays.pending[ROOM_101].error == "second"
+    assert [key for key in stays._timers if key[0] == "retry"] == [("retry", ROOM_101)]
+    stays.async_stop()
+    stays._schedule_retry(ROOM_101, timedelta(0))
+    stays._schedule_issue(stays.pending[ROOM_101])
+    assert stays._timers == {}
