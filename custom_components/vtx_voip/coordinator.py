@@ -12,6 +12,7 @@ import math
 import time
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import entity_registry as er
@@ -22,8 +23,8 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxRateLimitError
 from .api.assumptions import RESOURCE_PRESENCE
 from .const import DOMAIN, LOGGER
-from .data import LineConfig, VtxConfigEntry
 from .helpers import vtx_exception_handler
+from .lines.config import LineConfig
 
 type LineFeatures = dict[str, Feature]
 
@@ -65,7 +66,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: VtxConfigEntry,
+        entry: ConfigEntry,
         client: VtxClient,
         lines: dict[int, LineConfig],
         update_interval: timedelta | None,
@@ -552,6 +553,15 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
         self.poll_interval = interval
         shares = self._shares(len(self.lines))
         self.update_interval = None if interval is None else interval / shares
+
+    @callback
+    def set_configured_interval(self, interval: timedelta, *, in_force: bool) -> None:
+        """Take the option's new interval; with ``in_force`` (presence not pushed) poll at it from now on."""
+        self.configured_interval = interval
+        if in_force:
+            self.set_poll_interval(interval)
+            if self._listeners:
+                self._schedule_refresh()
 
     def _lines_to_read(self) -> list[int]:
         """Every polled line on the first read and when asked; else the next share of them."""

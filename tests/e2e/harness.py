@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+import json
 import os
 from pathlib import Path
 import shutil
@@ -36,6 +37,8 @@ ROOM_101, ROOM_102, ROOM_103, FRONT_DESK = 176125, 176129, 176133, 176137
 EXTRA_LINES = [(180001 + index, f"Room {201 + index}") for index in range(56)]
 # Four lines side by side; high enough for the page without scrolling.
 VIEWPORT: ViewportSize = {"width": 1280, "height": 560}
+# A phone held upright.
+PHONE: ViewportSize = {"width": 390, "height": 844}
 CARDS = "vtx-voip-front-desk-card [data-user-id]"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -89,6 +92,25 @@ class Instance:
         ):
             assert response.status == 200, await response.text()
             return await response.json()
+
+    async def phone(self, *args: str) -> None:
+        """Act as a phone with ``scripts/phone`` (the simulator's ``ctl``), as a developer would."""
+        port = self.sim_url.rsplit(":", 1)[1]
+        process = await asyncio.create_subprocess_exec(
+            str(ROOT / "scripts" / "phone"),
+            *args,
+            env={**os.environ, "VTX_SIM_PORT": port},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        assert process.returncode == 0, output.decode(errors="replace")
+
+    async def feature(self, user_id: int, feat_name: str) -> dict[str, Any]:
+        """A line's feature, as the simulator holds it."""
+        state = await self.control("GET", "state")
+        line = next(line for line in state["lines"] if line["userId"] == user_id)
+        return dict(next(f for f in line["features"] if f["featName"] == feat_name))
 
     async def feature_status(self, user_id: int, feat_name: str) -> str:
         """The status of a line's feature, as the simulator holds it."""
@@ -224,6 +246,78 @@ class Board:
         )
         assert result["type"] == "create_entry", result
 
+    async def set_tariffs(self, price: str, setup: str, internal: str) -> None:
+        """Price the destination classes through the options flow (*Tariffs*), as a user would.
+
+        Every class per started minute at ``price`` plus ``setup``; internal calls at ``internal``.
+
+        New tariffs reload the entry: this returns once it is loaded again (followed through
+        ``config_entries/subscribe``), so the board acts on the reloaded entry.
+        """
+        result = await self.hass(
+            f"""async (hass) => {{
+                let unloaded = false;
+                let unsubscribe;
+                const reloaded = new Promise((resolve) => {{
+                    unsubscribe = hass.connection.subscribeMessage((changes) => {{
+                        for (const change of changes) {{
+                            if (change.entry.domain !== "vtx_voip" || change.type === null) continue;
+                            if (change.entry.state !== "loaded") unloaded = true;
+                            else if (unloaded) resolve();
+                        }}
+                    }}, {{type: "config_entries/subscribe"}});
+                }});
+                await unsubscribe;
+                const entry = (await hass.callWS({{type: "config_entries/get", domain: "vtx_voip"}}))[0];
+                const menu = await hass.callApi("POST", "config/config_entries/options/flow",
+                    {{handler: entry.entry_id, show_advanced_options: false}});
+                const form = await hass.callApi("POST", `config/config_entries/options/flow/${{menu.flow_id}}`,
+                    {{next_step_id: "tariffs"}});
+                const answer = {{}};
+                for (const field of form.data_schema) {{
+                    if (field.type !== "expandable") continue;
+                    answer[field.name] = field.name === "internal"
+                        ? {{price_per_minute: {internal}, billing: "per_minute", minimum_seconds: 0, setup_price: 0}}
+                        : {{price_per_minute: {price}, billing: "per_minute", minimum_seconds: 0, setup_price: {setup}}};
+                }}
+                const done = await hass.callApi("POST", `config/config_entries/options/flow/${{form.flow_id}}`, answer);
+                await reloaded;
+                (await unsubscribe)();
+                return done;
+            }}"""
+        )
+        assert result["type"] == "create_entry", result
+
+    async def automation(self, blueprint: str, inputs: dict[str, Any], index: int) -> None:
+        """Create an automation from one of the integration's blueprints."""
+        config = {"alias": f"Demo {blueprint}", "use_blueprint": {"path": f"vtx_voip/{blueprint}", "input": inputs}}
+        result = await self.hass(
+            f"(hass) => hass.callApi('POST', 'config/automation/config/demo{index}', {json.dumps(config)})"
+        )
+        assert result == {"result": "ok"}, result
+
+    async def cut_off(self) -> list[str]:
+        """The texts on the board's cards that do not fit (cut off with an ellipsis)."""
+        found = await self.page.locator("vtx-voip-front-desk-card").evaluate(
+            """(card) => [...card.shadowRoot.querySelectorAll(".label, .value, .status, .name, button.text, .note")]
+                .filter((node) => node.offsetParent !== null && node.scrollWidth > node.clientWidth + 1)
+                .map((node) => node.textContent)"""
+        )
+        return [str(text) for text in found]
+
+    async def notifications(self) -> list[dict[str, Any]]:
+        """The persistent notifications shown now."""
+        found = await self.page.evaluate(
+            """() => new Promise((resolve) => {
+                const hass = document.querySelector("home-assistant").hass;
+                const stop = hass.connection.subscribeMessage((message) => {
+                    stop.then((unsub) => unsub());
+                    resolve(Object.values(message.notifications || {}));
+                }, {type: "persistent_notification/subscribe"});
+            })"""
+        )
+        return list(found)
+
     async def open(self, url: str, count: int) -> tuple[float, int]:
         """Open the board; return the seconds until ``count`` cards are shown and the card's own render time (ms)."""
         from playwright.async_api import expect
@@ -271,17 +365,22 @@ async def log_in(page: Any, ha_url: str) -> None:
     await page.get_by_role("button", name="Log in").click()
 
 
-async def open_board(page: Any, url: str, seconds: float = 60) -> str | None:
-    """Open the board once, no reload: ``None`` when its cards are shown, else what was shown instead.
+async def shown(page: Any, seconds: float = 60) -> str | None:
+    """``None`` once the board's cards are shown, else what the page shows instead.
 
     Waits for the first of: a line's card, the frontend's strategy error, an error card.
     """
-    await page.goto(url)
     error = page.get_by_text(STRATEGY_ERROR).or_(page.locator(ERRORS))
     await page.locator(CARDS).first.or_(error).first.wait_for(timeout=seconds * 1000)
     if await page.locator(CARDS).count():
         return None
     return " / ".join(text.strip() for text in await error.all_inner_texts()) or "an error"
+
+
+async def open_board(page: Any, url: str, seconds: float = 60) -> str | None:
+    """Open the board once, no reload: ``None`` when its cards are shown, else what was shown instead."""
+    await page.goto(url)
+    return await shown(page, seconds)
 
 
 async def cold_opens(browser: Any, state: Any, url: str, count: int, stop_at_first: bool) -> list[str | None]:

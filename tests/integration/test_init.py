@@ -318,10 +318,10 @@ async def test_reconfigure_reloads_exactly_once(
     assert "update listener" not in caplog.text
 
 
-async def test_options_change_reloads_exactly_once(
+async def test_options_change_reloads_nothing(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """A new push base URL reloads the entry once (a line change reloads nothing)."""
+    """A new push base URL applies in place: no reload (tests/integration/test_options.py has the rest)."""
 
     async def flow() -> None:
         result = await hass.config_entries.options.async_init(init_integration.entry_id)
@@ -331,4 +331,4 @@ async def test_options_change_reloads_exactly_once(
         )
         assert result["type"] == "create_entry"
 
-    assert await _count_setups(hass, init_integration, flow) == 1
+    assert await _count_setups(hass, init_integration, flow) == 0

@@ -39,7 +39,7 @@ from ..api import CallLog, Feature, VtxClient
 from ..api.assumptions import STATUS_ACTIVE
 from ..api.numbers import number_of_login
 from ..const import CONF_NUMBER, DOMAIN, FEATURE_DND, FORWARD_FEATURES, LOGGER, SUBENTRY_TYPE_LINE
-from ..data import LineConfig, VtxConfigEntry
+from ..lines.config import LineConfig
 from ..lines.discovery import signal_line_login
 from ..lines.manager import LineManager
 from ..presence import PresenceStatus, presence_status
@@ -333,11 +333,10 @@ class StayManager:
         return device.id if device is not None else None
 
     def _on_call(self, user_id: int) -> bool:
-        entry: VtxConfigEntry | None = self.hass.config_entries.async_get_entry(self.entry_id)
-        return (
-            entry is not None
-            and presence_status(entry.runtime_data.presence.line_data(user_id)) is PresenceStatus.ON_CALL
-        )
+        # The entry's presence (the stays are built before the runtime data is assigned).
+        entry = self.hass.config_entries.async_get_entry(self.entry_id)
+        presence = getattr(getattr(entry, "runtime_data", None), "presence", None)
+        return presence is not None and presence_status(presence.line_data(user_id)) is PresenceStatus.ON_CALL
 
     # --- check-in ------------------------------------------------------------------------
     async def async_check_in(self, line: LineConfig, guest: str | None) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from ..api import Feature
 from ..api.assumptions import STATUS_ACTIVE, STATUS_INACTIVE
 from ..const import DOMAIN, FORWARD_FEATURES, LOGGER
 from ..coordinator import VtxFeatureCoordinator
-from ..data import LineConfig
 from ..helpers import vtx_exception_handler
 from ..util import normalize_destination
+from .config import LineConfig
 from .store import LineStore, Revert
 
 # A revert that failed (API down) is tried again after this long, until it works.
