@@ -4,22 +4,35 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
+from unittest.mock import ANY, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import User
+from homeassistant.components.websocket_api.connection import current_connection
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.vtx_voip import logbook
-from custom_components.vtx_voip.billing.stays import EVENT_LATE_CHARGE, RESET_REPAIR_AFTER, reset_issue_id
+from custom_components.vtx_voip.billing.ledger import LedgerCall, LedgerError
+from custom_components.vtx_voip.billing.stays import (
+    EVENT_LATE_CHARGE,
+    RESET_REPAIR_AFTER,
+    PendingReset,
+    _signed,
+    feature_differences,
+    reset_issue_id,
+)
 from custom_components.vtx_voip.const import DOMAIN
+from custom_components.vtx_voip.lines.discovery import async_discover_line
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102, demo_entry, line_subentry
@@ -256,6 +269,7 @@ async def test_call_records_are_for_administrators(
     [event] = checked_out
     assert event.data["stay_id"] == bill["stay_id"]
     assert event.data["device_id"] == room
+    assert "csv_signed_path" not in event.data  # never on the bus
     signed = bill["csv_signed_path"]
     assert signed.startswith(bill["csv_path"] + "?authSig=")
     response = await (await hass_client_no_auth()).get(signed)
@@ -282,8 +296,8 @@ async def test_calls_between_rooms_are_internal(
         ],
     )
     await _setup(hass, entry)
-    # Room 103 is no line of this entry, but the account has it (a discovered line's login name).
-    entry.runtime_data.stays.async_learn_login(176133, "+41225662196@m.ipvoip.ch")
+    # Room 103 is no line of this entry, but the account has it (a line discovered by push).
+    async_discover_line(hass, entry, 176133, "+41225662196@m.ipvoip.ch")
     await hass.async_block_till_done(wait_background_tasks=True)
     room = line_device(hass, ROOM_101)
     [stay] = (await call(hass, "check_in", {}, device_id=room))["lines"]
@@ -370,3 +384,208 @@ async def test_internal_extensions_option(
     await hass.async_block_till_done()
     assert entry.options["internal_extensions"] == "100-199, 2000-2999"
     assert entry.runtime_data.stays.plan.extensions == ((100, 199), (2000, 2999))
+
+
+async def test_stays_when_the_ledger_or_the_line_fails(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+    hass_read_only_user: User,
+) -> None:
+    """A ledger that refuses a pending reset, a login or a late call only logs; a line gone drops its retry and issue."""
+    await _setup(hass, config_entry)
+    runtime = config_entry.runtime_data
+    stays = runtime.stays
+    ledger = runtime.calls.ledger
+    room = line_device(hass, ROOM_101)
+    await call(hass, "check_in", {"guest": "A"}, device_id=room)
+    # Tariffs changed during a stay: taken at once, the running total follows (no reload).
+    hass.config_entries.async_update_entry(config_entry, options={**config_entry.options, **TARIFFS})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert config_entry.runtime_data is runtime
+    assert stays.tariffs.plan.extensions == ()
+    assert str(stays.tariffs.classes[next(iter(stays.tariffs.classes))].price_per_minute) == "0.05"
+
+    simulator.set_dnd(ROOM_101, True)
+    await settle(hass, simulator)
+    simulator.add_fault("status", status=503, method="PUT", count=None)
+    with patch.object(ledger, "set_pending_reset", side_effect=LedgerError("disk full")):
+        [bill] = (await call(hass, "check_out", device_id=room))["lines"]
+    assert bill["reset"]["pending"] is True
+    assert stays.reset_pending(ROOM_101) is not None  # kept in memory all the same
+    # The same login twice is learned once; one the ledger refuses is still used.
+    with patch.object(ledger, "set_line_login", side_effect=LedgerError("disk full")) as refused:
+        stays.async_learn_login(176133, "+41225662196@m.ipvoip.ch")
+        stays.async_learn_login(176133, "+41225662196@m.ipvoip.ch")
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert refused.call_count == 1
+    assert "+41225662196" in stays.plan.own_numbers
+    # A late call the ledger cannot match is no late charge (logged).
+    late = async_capture_events(hass, EVENT_LATE_CHARGE)
+    with patch.object(ledger, "closed_stay_at", side_effect=LedgerError("disk full")):
+        simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=5)
+        await settle(hass, simulator)
+    assert late == []
+
+    # The line removed while its reset is pending: retry and repair issue go with it.
+    with patch.object(ledger, "clear_pending_reset", side_effect=LedgerError("disk full")):
+        await stays.async_line_removed(ROOM_101)
+    assert stays.reset_pending(ROOM_101) is None
+    await travel(hass, freezer, RESET_REPAIR_AFTER + timedelta(minutes=1))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, reset_issue_id(config_entry.entry_id, ROOM_101)) is None
+    # Nothing pending: a retry or an issue that falls due does nothing.
+    await stays._async_retry(ROOM_101)
+    stays._issue_due(ROOM_101, dt_util.utcnow())
+
+    # A pending reset of a line that no longer exists is dropped at its next try.
+    stays.pending[999] = PendingReset(999, None, dt_util.utcnow(), "gone")
+    await stays._async_retry(999)
+    assert stays.reset_pending(999) is None
+    # A repair issue names a line it no longer knows by its userId.
+    stays.pending[998] = PendingReset(998, None, dt_util.utcnow(), None)
+    stays._issue_due(998, dt_util.utcnow())
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, reset_issue_id(config_entry.entry_id, 998))
+    assert issue is not None
+    assert issue.translation_placeholders == {"line": "998", "since": ANY, "error": "-"}
+
+    # A stay closed by a removed line that the ledger cannot close is logged, not raised.
+    await call(hass, "check_in", {}, device_id=line_device(hass, ROOM_102))
+    with patch.object(ledger, "check_out", side_effect=LedgerError("disk full")):
+        await stays.async_line_removed(ROOM_102)
+    assert stays.stay_of(ROOM_102) is None
+    simulator.clear_faults()
+
+
+async def test_a_check_out_through_the_rest_api(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, hass_client: ClientSessionGenerator
+) -> None:
+    """An administrator's REST call gets the CSV signed for them; a board user who is no administrator would not."""
+    assert await async_setup_component(hass, "api", {})
+    room = line_device(hass, ROOM_101)
+    await call(hass, "check_in", {}, device_id=room)
+    client = await hass_client()
+    response = await client.post("/api/services/vtx_voip/check_out?return_response", json={"device_id": room})
+    assert response.status == 200, await response.text()
+    [bill] = (await response.json())["service_response"]["lines"]
+    assert bill["csv_signed_path"].startswith(bill["csv_path"] + "?authSig=")
+
+
+async def test_a_board_user_who_is_no_administrator_gets_no_signed_link(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    """check_in over the websocket works for anyone (and signs nothing)."""
+    room = line_device(hass, ROOM_101)
+    client = await hass_ws_client(hass, hass_read_only_access_token)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "check_in",
+            "target": {"device_id": room},
+            "return_response": True,
+        }
+    )
+    answer = await client.receive_json()
+    assert answer["success"], answer
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "check_out",
+            "target": {"device_id": room},
+            "return_response": True,
+        }
+    )
+    answer = await client.receive_json()
+    assert not answer["success"]
+    assert answer["error"]["message"] == "Unauthorized"
+
+    # Signing for a connection of a user who is no administrator gives nothing.
+    class _Connection:
+        refresh_token_id = "x"
+
+        class user:
+            is_admin = False
+
+    token = current_connection.set(cast("Any", _Connection()))
+    try:
+        assert _signed(hass, "/api/vtx_voip/bill/x/stay/1.csv") is None
+    finally:
+        current_connection.reset(token)
+
+
+async def test_a_record_that_comes_while_the_bill_is_made_is_a_late_charge(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A call recorded after the bill was read and before the stay closed is not lost: it is a late charge, once."""
+    simulator.set_profile("wiki")
+    await _setup(hass, config_entry)
+    stays = config_entry.runtime_data.stays
+    room = line_device(hass, ROOM_101)
+    await call(hass, "check_in", {"guest": "C"}, device_id=room)
+    await travel(hass, freezer, timedelta(minutes=5))
+    billed = simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=20)
+    await settle(hass, simulator)
+    bill_of = stays.async_stay_bill
+    record: dict[str, Any] = {}
+
+    async def bill_then_record(*args: Any, **kwargs: Any) -> Any:
+        made = await bill_of(*args, **kwargs)
+        # A call that ended just now: its push lands after the bill was read.
+        record.update(simulator.make_call(ROOM_101, direction="outgoing", number="+41225117903", duration=30))
+        await settle(hass, simulator)
+        return made
+
+    late = async_capture_events(hass, EVENT_LATE_CHARGE)
+    with patch.object(stays, "async_stay_bill", bill_then_record):
+        [bill] = (await call(hass, "check_out", device_id=room))["lines"]
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [row["id"] for row in bill["calls"]] == [billed["id"]]
+    assert [event.data["call"]["id"] for event in late] == [record["id"]]
+    stay = await hass.async_add_executor_job(config_entry.runtime_data.calls.ledger.stay, bill["stay_id"])
+    assert stay is not None
+    rows = (await stays.async_stay_bill(stay)).rows
+    assert {row.call.call_id: row.late for row in rows} == {billed["id"]: False, record["id"]: True}
+
+
+async def test_stay_helpers_at_their_edges(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Differences skip features the baseline never had; a ledger that fails a late charge only logs; stopped, nothing is scheduled."""
+    await _setup(hass, config_entry)
+    runtime = config_entry.runtime_data
+    stays = runtime.stays
+    features = await runtime.manager.async_read_features(runtime.lines[ROOM_101])
+    baseline = {name: feature.to_json() for name, feature in features.items() if name != CFU}
+    assert feature_differences(features, baseline) == []
+    room = line_device(hass, ROOM_101)
+    [stay] = (await call(hass, "check_in", {}, device_id=room))["lines"]
+    held = stays.stay_of(ROOM_101)
+    assert held is not None
+    with patch.object(runtime.calls.ledger, "calls", side_effect=LedgerError("disk full")):
+        assert await stays._async_stay_calls(held.stay) == []
+    record = LedgerCall(
+        "late-1", ROOM_101, held.stay.start, 5, "OUTGOING", "VOICE", 804, "+41225117902", None, 0, "push"
+    )
+    late = async_capture_events(hass, EVENT_LATE_CHARGE)
+    with patch.object(runtime.calls.ledger, "add_late_charge", side_effect=LedgerError("disk full")):
+        await stays._async_add_late_charge(held.stay, record)
+    await hass.async_block_till_done()
+    assert late == []
+    # Two failed resets of one line: one retry timer, the first "since" kept.
+    await stays._async_set_pending(ROOM_101, stay["stay_id"], "first")
+    since = stays.pending[ROOM_101].since
+    await stays._async_set_pending(ROOM_101, stay["stay_id"], "second")
+    assert stays.pending[ROOM_101].since == since
+    assert stays.pending[ROOM_101].error == "second"
+    assert [key for key in stays._timers if key[0] == "retry"] == [("retry", ROOM_101)]
+    stays.async_stop()
+    stays._schedule_retry(ROOM_101, timedelta(0))
+    stays._schedule_issue(stays.pending[ROOM_101])
+    assert stays._timers == {}

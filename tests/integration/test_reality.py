@@ -487,7 +487,7 @@ async def test_push_lost_between_polls_polls_at_once(
     push = push_of(entry)
     simulator.state.delete_subscription(by_type(simulator)["FEATURE"]["id"])
     simulator.add_fault("status", status=503, count=None, method="POST", path="subscriptions")
-    renew_at = push._renew_at("FEATURE")
+    renew_at = push.lifecycle.renew_at("FEATURE")
     # Up to just before the renewal (polls due on the way run now, the next is 15 min away).
     await travel(hass, freezer, renew_at - dt_util.utcnow() - timedelta(seconds=30))
     simulator.reset_request_counts()

@@ -418,7 +418,7 @@ async def test_check_out_button_and_csv(
     # In German: day first, classes and directions translated.
     german = await (await client.get(path, params={"lang": "de"})).text()
     german_header, *german_rows = german.splitlines()
-    assert german_header.split(",")[:3] == ["Datum", "Zeit", "Linie"]
+    assert german_header.split(",")[:3] == ["Datum", "Zeit", "Leitung"]
     german_first = next(row.split(",") for row in german_rows if "+41 22 511 79 02" in row)
     assert german_first[0] == start.strftime("%d.%m.%Y")
     assert german_first[4] == "Ausgehend"

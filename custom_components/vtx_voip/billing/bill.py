@@ -6,7 +6,7 @@ export show, so the three always agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 import csv
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,7 +76,8 @@ class BillRow:
     event_type: CallEventType
     destination_class: DestinationClass
     cost: Decimal
-    # Recorded after the check-out of the stay the call started in (a late charge).
+    # Recorded after the check-out of the stay the call started in (a late charge, not on
+    # the bill given at check-out).
     late: bool = False
 
     @property
@@ -111,13 +112,12 @@ def price(
     calls: Iterable[LedgerCall],
     tariffs: Tariffs,
     plan: NumberingPlan | None = None,
-    checked_out: int | None = None,
+    late: Collection[str] = (),
 ) -> list[BillRow]:
     """Classify and price calls, oldest first.
 
-    ``plan`` is what is internal (the tariffs' extension ranges when not given);
-    ``checked_out``, when the calls are those of a closed stay: a call recorded after it
-    is marked late.
+    ``plan`` is what is internal (the tariffs' extension ranges when not given); the calls
+    whose ids are in ``late`` are marked late charges.
     """
     plan = plan or tariffs.plan
     rows: list[BillRow] = []
@@ -131,7 +131,7 @@ def price(
                 event_type=event_type,
                 destination_class=destination.destination_class,
                 cost=tariffs.cost(destination, call.duration, incoming=incoming),
-                late=checked_out is not None and call.received > checked_out,
+                late=call.call_id in late,
             )
         )
     return rows
@@ -288,7 +288,7 @@ async def async_line_bill(
     end: datetime,
     *,
     plan: NumberingPlan | None = None,
-    checked_out: int | None = None,
+    late: Collection[str] = (),
 ) -> LineBill:
     """Return a line's calls that started in [start, end]: the ledger merged with the API's history.
 
@@ -312,4 +312,4 @@ async def async_line_bill(
     if not history:
         windows = await hass.async_add_executor_job(tracker.ledger.downtime, first, last)
         downtime = [(dt_util.utc_from_timestamp(a), dt_util.utc_from_timestamp(b)) for a, b in windows]
-    return LineBill(rows=price(calls, tariffs, plan, checked_out), history=history, downtime=downtime)
+    return LineBill(rows=price(calls, tariffs, plan, late), history=history, downtime=downtime)

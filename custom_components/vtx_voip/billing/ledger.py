@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS pending_resets (
     error TEXT
 );
 CREATE TABLE IF NOT EXISTS line_logins (user_id INTEGER PRIMARY KEY, login TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS late_charges (call_id TEXT PRIMARY KEY, stay_id INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -288,6 +289,11 @@ class Ledger:
                 with self._db():
                     deleted = self._db().execute("DELETE FROM calls WHERE start < ?", (calls_before,)).rowcount
                     self._db().execute("DELETE FROM legacy_seen WHERE handled < ?", (legacy_before,))
+                    self._db().execute(
+                        "DELETE FROM late_charges WHERE stay_id IN"
+                        " (SELECT stay_id FROM stays WHERE end IS NOT NULL AND end < ?)",
+                        (calls_before,),
+                    )
                     self._db().execute("DELETE FROM stays WHERE end IS NOT NULL AND end < ?", (calls_before,))
                     self._db().execute("DELETE FROM runs WHERE alive < ? AND run_id != ?", (calls_before, self.run_id))
             except sqlite3.Error as err:
@@ -338,6 +344,16 @@ class Ledger:
             (user_id, when, when),
         )
         return Stay(*rows[0]) if rows else None
+
+    def add_late_charge(self, call_id: str, stay_id: int) -> bool:
+        """Mark a call as a late charge of a closed stay; return False when it was marked before."""
+        return int(self._execute("INSERT OR IGNORE INTO late_charges VALUES (?, ?)", (call_id, stay_id)).rowcount) == 1
+
+    def late_charges(self, stay_id: int) -> frozenset[str]:
+        """Return the ids of a stay's late charges."""
+        return frozenset(
+            row[0] for row in self._query("SELECT call_id FROM late_charges WHERE stay_id = ?", (stay_id,))
+        )
 
     # --- resets left pending at check-out, login names of the account's lines ------------
     def pending_resets(self) -> list[tuple[int, int | None, int, str | None]]:

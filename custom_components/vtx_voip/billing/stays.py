@@ -40,6 +40,7 @@ from ..api.assumptions import STATUS_ACTIVE
 from ..api.numbers import number_of_login
 from ..const import CONF_NUMBER, DOMAIN, FEATURE_DND, FORWARD_FEATURES, LOGGER, SUBENTRY_TYPE_LINE
 from ..lines.config import LineConfig
+from ..lines.discovery import signal_line_login
 from ..lines.manager import LineManager
 from ..presence import PresenceStatus, presence_status
 from .bill import LineBill, async_line_bill, price, totals
@@ -115,9 +116,7 @@ def ledger_failed(err: LedgerError) -> HomeAssistantError:
     )
 
 
-def _summary(body: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if body is None:
-        return None
+def _summary(body: Mapping[str, Any]) -> dict[str, Any]:
     feature = Feature.from_json(dict(body))
     result: dict[str, Any] = {"status": feature.status}
     if feature.forward is not None:
@@ -175,7 +174,11 @@ class StayManager:
         self.current: dict[int, StayTotals] = {}
         self.pending: dict[int, PendingReset] = {}
         self.logins: dict[int, str] = {}
+        # The calls on the bill each stay was checked out with (this run): any other call of
+        # a closed stay recorded later is a late charge.
+        self._billed: dict[int, frozenset[str]] = {}
         self._unsub: Callable[[], None] | None = None
+        self._unsub_login: Callable[[], None] = lambda: None
         self._timers: dict[tuple[str, int], Callable[[], None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = False
@@ -193,6 +196,9 @@ class StayManager:
             self._schedule_retry(user_id, timedelta(0))
             self._schedule_issue(pending)
         self._unsub = async_dispatcher_connect(self.hass, signal_call(self.entry_id), self._async_call)
+        self._unsub_login = async_dispatcher_connect(
+            self.hass, signal_line_login(self.entry_id), self.async_learn_login
+        )
 
     @callback
     def async_stop(self) -> None:
@@ -200,6 +206,7 @@ class StayManager:
         self._stopped = True
         if self._unsub is not None:
             self._unsub()
+            self._unsub_login()
             self._unsub = None
         for cancel in self._timers.values():
             cancel()
@@ -265,7 +272,6 @@ class StayManager:
     async def _async_late_charge(self, user_id: int, call: CallLog) -> None:
         """Add a call recorded after the check-out of the stay it started in to that stay."""
         assert call.call_start is not None
-        received = int(dt_util.utcnow().timestamp())
         try:
             stay = await self.hass.async_add_executor_job(
                 self.tracker.ledger.closed_stay_at, user_id, int(call.call_start.timestamp())
@@ -273,11 +279,23 @@ class StayManager:
         except LedgerError as err:
             LOGGER.warning("A late call of line %s could not be matched with a stay: %s", user_id, err)
             return
-        if stay is None or stay.end is None or received <= stay.end:
+        if stay is None or call.id in self._billed.get(stay.stay_id, ()):
             return
-        [row] = price(
-            [LedgerCall.from_call_log(call, received=received, source=SOURCE_PUSH)], self.tariffs, self.plan, stay.end
-        )
+        received = int(dt_util.utcnow().timestamp())
+        await self._async_add_late_charge(stay, LedgerCall.from_call_log(call, received=received, source=SOURCE_PUSH))
+
+    async def _async_add_late_charge(self, stay: Stay, call: LedgerCall) -> None:
+        """Record a late charge of a closed stay (once) and tell it: event and logbook."""
+        try:
+            if not await self.hass.async_add_executor_job(
+                self.tracker.ledger.add_late_charge, call.call_id, stay.stay_id
+            ):
+                return
+        except LedgerError as err:
+            LOGGER.warning("A late charge of stay %s could not be recorded: %s", stay.stay_id, err)
+            return
+        [row] = price([call], self.tariffs, self.plan, (call.call_id,))
+        user_id = stay.user_id
         line = self.manager.lines.get(user_id)
         LOGGER.info("A call of line %s arrived after check-out: a late charge of stay %s", user_id, stay.stay_id)
         self.hass.bus.async_fire(
@@ -315,11 +333,10 @@ class StayManager:
         return device.id if device is not None else None
 
     def _on_call(self, user_id: int) -> bool:
+        # The entry's presence (the stays are built before the runtime data is assigned).
         entry = self.hass.config_entries.async_get_entry(self.entry_id)
-        runtime = getattr(entry, "runtime_data", None) if entry is not None else None
-        if runtime is None:
-            return False
-        return presence_status(runtime.presence.line_data(user_id)) is PresenceStatus.ON_CALL
+        presence = getattr(getattr(entry, "runtime_data", None), "presence", None)
+        return presence is not None and presence_status(presence.line_data(user_id)) is PresenceStatus.ON_CALL
 
     # --- check-in ------------------------------------------------------------------------
     async def async_check_in(self, line: LineConfig, guest: str | None) -> dict[str, Any]:
@@ -403,7 +420,9 @@ class StayManager:
             dt_util.utc_from_timestamp(stay.start),
             until,
             plan=self.plan,
-            checked_out=stay.end,
+            late=await self.hass.async_add_executor_job(self.tracker.ledger.late_charges, stay.stay_id)
+            if stay.end is not None
+            else (),
         )
 
     async def async_bill(self, line: LineConfig, stay: Stay, end: datetime) -> LineBill:
@@ -412,6 +431,15 @@ class StayManager:
             return await self.async_stay_bill(stay, end)
         except LedgerError as err:
             raise ledger_failed(err) from err
+
+    async def _async_stay_calls(self, stay: Stay) -> list[LedgerCall]:
+        try:
+            return await self.hass.async_add_executor_job(
+                self.tracker.ledger.calls, stay.user_id, stay.start, stay.end if stay.end is not None else stay.start
+            )
+        except LedgerError as err:
+            LOGGER.warning("The calls of stay %s could not be read: %s", stay.stay_id, err)
+            return []
 
     async def async_guests(self, user_id: int, start: datetime, end: datetime) -> list[Stay]:
         """Return a line's stays over a range (raises ``LedgerError``)."""
@@ -435,9 +463,11 @@ class StayManager:
                 translation_domain=DOMAIN, translation_key="no_stay", translation_placeholders={"line": line.name}
             )
         stay = held.stay
-        end = dt_util.utcnow()
         on_call = self._on_call(user_id)
-        bill = await self.async_bill(line, stay, end)
+        bill = await self.async_bill(line, stay, dt_util.utcnow())
+        # The stay ends once its bill is made: a record the bill took from the history was
+        # received before the end (not late); any record received after it is a late charge.
+        end = dt_util.utcnow()
         reset: dict[str, Any]
         try:
             reset = {"changes": await self.manager.async_reset(line)}
@@ -449,12 +479,19 @@ class StayManager:
                 reset["pending"] = True
         else:
             await self._async_clear_pending(user_id)
+        billed = frozenset(row.call.call_id for row in bill.rows)
+        self._billed[stay.stay_id] = billed
         try:
             await self.hass.async_add_executor_job(self.tracker.ledger.check_out, stay.stay_id, int(end.timestamp()))
         except LedgerError as err:
             raise ledger_failed(err) from err
         if self.current.get(user_id) is held:
             del self.current[user_id]
+        # A record that came while the bill was made (after it was read) is a late charge too.
+        closed = replace(stay, end=int(end.timestamp()))
+        for call in await self._async_stay_calls(closed):
+            if call.call_id not in billed:
+                await self._async_add_late_charge(closed, call)
         async_dispatcher_send(self.hass, signal_stay(self.entry_id), user_id)
         path = stay_csv_path(self.entry_id, stay.stay_id)
         result: dict[str, Any] = {
@@ -476,11 +513,13 @@ class StayManager:
             "reset": reset,
             "on_call": on_call,
         }
-        if (signed := _signed(self.hass, path)) is not None:
-            result["csv_signed_path"] = signed
+        # On the bus (automations, notifications) without a signed link: it would open the
+        # bill to whoever reads the notification.
         self.hass.bus.async_fire(
             EVENT_CHECK_OUT, {"config_entry_id": self.entry_id, "device_id": self._device_id(user_id), **result}
         )
+        if (signed := _signed(self.hass, path)) is not None:
+            result["csv_signed_path"] = signed
         return result
 
     # --- a line removed --------------------------------------------------------------------
