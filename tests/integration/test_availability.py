@@ -206,3 +206,26 @@ async def test_failed_polls_back_off(
             simulator.reset_request_counts()
     gaps = [later - earlier for earlier, later in zip([0, *retries], retries, strict=False)]
     assert gaps == [30, 60, 120, 240]
+
+
+async def test_failing_line_retries_back_off(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """One line failing on and on: read again after 1, 2, 4 minutes... (the next, 8 minutes later,
+    falls with the reconciliation poll 15 minutes after the first failure)."""
+    features = init_integration.runtime_data.features
+    simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
+    await features.async_refresh()
+    await hass.async_block_till_done()
+    assert features.last_update_success
+    assert not features.line_available(ROOM_101)
+    path = f"GET /openapi/v1/users/{ROOM_101}/feat"
+    retries: list[int] = []
+    simulator.reset_request_counts()
+    for step in range(1, 90):  # 14 min 50 s: before the next reconciliation poll (15 min)
+        await _travel(hass, freezer, timedelta(seconds=10))
+        if simulator.path_counts().get(path, 0):
+            retries.append(step * 10)
+            simulator.reset_request_counts()
+    gaps = [later - earlier for earlier, later in zip([0, *retries], retries, strict=False)]
+    assert gaps == [60, 120, 240]
