@@ -95,7 +95,7 @@ async def test_front_desk_board(instance: Instance) -> None:
             room_101 = board.card("Room 101")
             await expect(room_101.locator(".stay")).to_have_count(0)
             await room_101.get_by_role("button", name="Check in").click()
-            dialog = page.locator("vtx-voip-front-desk-card dialog")
+            dialog = page.locator("#vtx-voip-front-desk-dialog dialog")
             await expect(dialog).to_contain_text("Check in: Room 101")
             await dialog.get_by_label("Guest's name (optional)").fill("Anna Muster")
             await dialog.get_by_role("button", name="Check in").click()

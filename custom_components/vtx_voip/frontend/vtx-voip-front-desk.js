@@ -112,6 +112,25 @@ const PRINT_STYLE = `
   @media print { .print-now { display: none; } }
 `;
 
+// A line's last outcome (checked in, checked out, failed): kept while the page lives, as
+// the frontend may build the board's card anew (when a registry changes).
+const NOTES = new Map();
+const DIALOG_HOST = "vtx-voip-front-desk-dialog";
+
+// The board's one dialog lives outside the card, in its own shadow root on the page: a
+// card built anew (the frontend rebuilds generated dashboards when a registry changes)
+// must not take an open check-out with it.
+function dialog() {
+  let host = document.getElementById(DIALOG_HOST);
+  if (!host) {
+    host = document.createElement("div");
+    host.id = DIALOG_HOST;
+    host.attachShadow({ mode: "open" }).append(el("style", { text: STYLE }), el("dialog"));
+    document.body.append(host);
+  }
+  return host.shadowRoot.querySelector("dialog");
+}
+
 function el(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -168,7 +187,8 @@ function relativeTime(iso, lang) {
     [Infinity, "week", 604800],
   ];
   const abs = Math.abs(seconds);
-  if (abs < 45) return format.format(0, "second");
+  // A time ahead of this browser's clock (the phone system's clock runs ahead) is "now".
+  if (abs < 45 || seconds > 0) return format.format(0, "second");
   for (const [limit, unit, size] of steps.slice(1)) {
     if (abs < limit) return format.format(Math.round(seconds / size), unit);
   }
@@ -183,15 +203,14 @@ class VtxVoipFrontDeskCard extends HTMLElement {
     this._board = null;
     this._cards = new Map();
     this._signatures = new Map();
-    // A line's last outcome (checked in, checked out, failed), kept across boards.
-    this._notes = new Map();
+    this._notes = NOTES;
     this._unsubscribe = null;
     this._subscribedWith = null;
     this._timer = null;
     this._started = null;
     this.attachShadow({ mode: "open" });
     this.shadowRoot.append(el("style", { text: STYLE }), (this._root = el("div", { class: "board" })));
-    this.shadowRoot.append((this._dialog = el("dialog")));
+    this._dialog = dialog();
   }
 
   static getStubConfig() {
