@@ -184,7 +184,7 @@ async def test_front_desk_board(instance: Instance) -> None:
             await expect(dialog).to_contain_text("Bill so far")
             await expect(dialog).to_contain_text("+41 22 511 79 02")
             await expect(dialog.locator(".bill .total-cost")).to_have_text(re.compile(r"CHF\s?1\.35"))
-            await expect(dialog.locator(".per-class tr")).to_have_count(2)
+            await expect(dialog.locator(".per-class tbody tr")).to_have_count(2)
             await expect(dialog.locator('.per-class tr[data-class="internal"]')).to_have_count(1)
             await expect(dialog.locator(".on-call")).to_have_count(0)
             await board.picture("dashboard-check-out.png")

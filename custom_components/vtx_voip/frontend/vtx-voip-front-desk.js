@@ -90,7 +90,7 @@ const STYLE = `
   .bill table { width: 100%; border-collapse: collapse; font-size: 0.85em; margin-top: 6px; }
   .bill th { text-align: left; font-weight: 500; color: var(--secondary-text-color); border-bottom: 1px solid var(--divider-color, #ccc); padding: 3px 4px; }
   .bill td { padding: 3px 4px; border-bottom: 1px solid var(--divider-color, #eee); }
-  .bill td.cost, .bill td.duration { text-align: right; white-space: nowrap; }
+  .bill td.cost, .bill td.duration, .bill td.count, .bill th.cost, .bill th.duration, .bill th.count { text-align: right; white-space: nowrap; }
   .bill td.number { white-space: nowrap; }
   .bill tr.late td { font-style: italic; }
   .bill .total { display: flex; justify-content: space-between; font-weight: 600; margin-top: 8px; padding-top: 6px; border-top: 2px solid var(--divider-color, #ccc); }
@@ -597,7 +597,7 @@ class VtxVoipFrontDeskCard extends HTMLElement {
 
   _bill(bill, heading, final) {
     const labels = this._board.labels;
-    const texts = labels.bill || {};
+    const texts = labels.bill_texts || {};
     const lang = language(this._hass);
     const currency = bill.currency || this._board.currency;
     const when = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
@@ -614,7 +614,7 @@ class VtxVoipFrontDeskCard extends HTMLElement {
       node.append(el("p", { class: "no-calls", text: labels.no_calls }));
     } else {
       const head = ["time", "direction", "number", "duration", "destination_class", "cost"].map((key) =>
-        el("th", { text: (texts[key] || COLUMN_FALLBACK[key]).replace(" ({currency})", "").replace("({currency})", "") }),
+        el("th", { class: key, text: (texts[key] || COLUMN_FALLBACK[key]).replace(/\s*\(\{currency\}\)/, "") }),
       );
       node.append(
         el("table", { class: "calls" }, [
@@ -641,13 +641,20 @@ class VtxVoipFrontDeskCard extends HTMLElement {
       node.append(
         el("h4", { text: labels.per_class }),
         el("table", { class: "per-class" }, [
+          el("thead", {}, [
+            el("tr", {}, [
+              el("th", { text: texts.destination_class || COLUMN_FALLBACK.destination_class }),
+              el("th", { class: "count", text: labels.calls }),
+              el("th", { class: "cost", text: (texts.cost || COLUMN_FALLBACK.cost).replace(/\s*\(\{currency\}\)/, "") }),
+            ]),
+          ]),
           el(
             "tbody",
             {},
             perClass.map(([name, item]) =>
               el("tr", { "data-class": name }, [
                 el("td", { text: texts[name] || name }),
-                el("td", { text: `${item.calls} ${labels.calls || ""}`.trim() }),
+                el("td", { class: "count", text: String(item.calls) }),
                 el("td", { class: "cost", text: money(item.cost, currency, lang) }),
               ]),
             ),
