@@ -1,8 +1,9 @@
 """What a loaded entry holds: its lines and the one runtime data object that owns the rest.
 
-This module imports none of the parts it names at runtime, so that the coordinators, the
-call tracker, the line manager and push can each import ``LineConfig`` and
-``VtxConfigEntry`` from here without importing one another.
+The parts the runtime data names (coordinators, call tracker, line manager, push) import
+neither this module nor one another's entry type: each is given its collaborators and a
+plain ``ConfigEntry`` in its constructor, so the modules form no import cycle
+(scripts/import_cycles.py checks it, type-only imports included).
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.config_entries import ConfigEntry
 
-from .const import CONF_LINE_NAME, CONF_SIP_DOMAIN, CONF_USER_ID, SUBENTRY_TYPE_LINE
+from .const import CONF_SIP_DOMAIN
+from .lines.config import LineConfig, configured_lines
+
+__all__ = ["LineConfig", "VtxConfigEntry", "VtxRuntimeData", "configured_lines", "reload_key"]
 
 if TYPE_CHECKING:
     from .api import ServerInfo, VtxClient
@@ -21,38 +25,6 @@ if TYPE_CHECKING:
     from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
     from .lines.manager import LineManager
     from .push import PushManager
-
-
-@dataclass(slots=True)
-class LineConfig:
-    """A phone line as configured by a sub-entry.
-
-    One object per line for the life of the entry: a rename changes ``name`` in place, so
-    every entity and action holding the line sees the new name.
-    """
-
-    user_id: int
-    name: str
-    subentry_id: str
-
-    @classmethod
-    def from_subentry(cls, subentry: ConfigSubentry) -> LineConfig:
-        """Read a line sub-entry."""
-        return cls(
-            user_id=int(subentry.data[CONF_USER_ID]),
-            name=str(subentry.data.get(CONF_LINE_NAME) or subentry.title),
-            subentry_id=subentry.subentry_id,
-        )
-
-
-def configured_lines(entry: ConfigEntry) -> dict[int, LineConfig]:
-    """Return the lines an entry's sub-entries configure, by userId."""
-    lines = (
-        LineConfig.from_subentry(subentry)
-        for subentry in entry.subentries.values()
-        if subentry.subentry_type == SUBENTRY_TYPE_LINE
-    )
-    return {line.user_id: line for line in lines}
 
 
 def reload_key(entry: ConfigEntry) -> tuple[dict[str, object], dict[str, object]]:

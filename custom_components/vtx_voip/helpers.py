@@ -11,7 +11,7 @@ from homeassistant.exceptions import HomeAssistantError
 
 from .api import VtxAuthenticationError, VtxError, VtxNotFoundError
 from .const import DOMAIN
-from .data import LineConfig
+from .lines.config import LineConfig
 
 
 class VtxApiCaller(Protocol):

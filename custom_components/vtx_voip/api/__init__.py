@@ -1,6 +1,6 @@
 """Client of the VTX VoIP OpenAPI (Communi5 C5 platform).
 
-This subpackage has no Home Assistant import; it only needs aiohttp.
+This subpackage has no Home Assistant import; it only needs aiohttp (README.md).
 """
 
 from .client import DEFAULT_BASE_URL, FeatureRead, VtxClient, normalize_base_url
@@ -36,6 +36,8 @@ from .notifications import (
     parse_notification,
     parse_push_body,
 )
+
+__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BASE_URL",

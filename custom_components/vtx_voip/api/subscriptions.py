@@ -57,6 +57,11 @@ class Scope:
         """Whether it covers a whole enterprise."""
         return bool(self.enterprise_names)
 
+    @property
+    def kind(self) -> str:
+        """How it names what it covers: "enterprise", "login_names" or "user_ids"."""
+        return "enterprise" if self.enterprise_names else "login_names" if self.login_names else "user_ids"
+
 
 def line_scope(lines: Mapping[int, str | None], *, by_login: bool) -> Scope:
     """Return the scope of a per-line subscription: ``loginNames`` when asked and all known, else ``userIds``."""

@@ -39,7 +39,7 @@ import probatio as vol
 from ..api.numbers import format_number
 from ..billing.bill import totals
 from ..billing.calls import EVENT_CALL
-from ..billing.stays import EVENT_CHECK_OUT, StayTotals, signal_stay, stay_csv_path
+from ..billing.stays import StayTotals, signal_stay, stay_csv_path
 from ..const import DOMAIN
 from ..data import LineConfig, VtxConfigEntry
 
@@ -352,12 +352,8 @@ async def ws_check_out(hass: HomeAssistant, connection: ActiveConnection, msg: d
     if (found := _line(hass, connection, msg)) is None:
         return
     entry, line = found
+    # The stays fire vtx_voip_check_out for every check-out, this one included.
     result = await entry.runtime_data.stays.async_check_out(line)
-    # Until the stays fire it for every check-out (billing's change), as the button does.
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, str(line.user_id)), entry.entry_id)
-    hass.bus.async_fire(
-        EVENT_CHECK_OUT, {"config_entry_id": entry.entry_id, "device_id": device.id if device else None, **result}
-    )
     connection.send_result(
         msg["id"], _readable({**result, "csv_path": stay_csv_path(entry.entry_id, result["stay_id"])})
     )

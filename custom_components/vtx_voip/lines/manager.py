@@ -17,9 +17,9 @@ from ..api import Feature
 from ..api.assumptions import STATUS_ACTIVE, STATUS_INACTIVE
 from ..const import DOMAIN, FORWARD_FEATURES, LOGGER
 from ..coordinator import VtxFeatureCoordinator
-from ..data import LineConfig
 from ..helpers import vtx_exception_handler
 from ..util import normalize_destination
+from .config import LineConfig
 from .store import LineStore, Revert
 
 # A revert that failed (API down) is tried again after this long, until it works.
@@ -248,6 +248,10 @@ class LineManager:
             )
         self.store.set_baseline(line.user_id, features)
         return len(features)
+
+    async def async_read_features(self, line: LineConfig) -> dict[str, Feature]:
+        """Read a line's features from the API, by featName (raises a translated error)."""
+        return await self._async_read_features(line)
 
     @vtx_exception_handler("read_failed")
     async def _async_read_features(self, line: LineConfig) -> dict[str, Feature]:

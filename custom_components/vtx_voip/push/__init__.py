@@ -21,7 +21,8 @@ from .const import (
     SUBSCRIPTION_LIFETIME,
     signal_push,
 )
-from .manager import PushManager, async_prepare_push
+from .manager import PushManager
+from .prepare import async_prepare_push
 from .url import async_remove_subscriptions
 from .webhook import MAX_BODY_BYTES
 

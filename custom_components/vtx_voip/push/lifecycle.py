@@ -11,42 +11,28 @@ subscribe, which are ours, when to renew) are ``api.subscriptions``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from datetime import datetime
-import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_USERNAME
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from ..api import (
-    Subscription,
-    VtxAuthenticationError,
-    VtxClient,
-    VtxError,
-    VtxNotFoundError,
-    VtxRequestError,
-    VtxUnsupportedError,
-)
+from ..api import Subscription, VtxAuthenticationError, VtxClient, VtxError, VtxNotFoundError, VtxRequestError
 from ..api.assumptions import RESOURCE_PRESENCE, enterprise_of_login
-from ..api.subscriptions import Scope, adoptable, covers, granted_at, is_ours, line_scope, renew_at, wanted
-from ..const import DOMAIN, LOGGER
-from ..data import VtxConfigEntry
+from ..api.subscriptions import Scope, adoptable, covers, granted_at, is_ours, line_scope, wanted
+from ..const import LOGGER
 from ..lines.discovery import discovery_enabled
-from .const import ISSUE_SUBSCRIBE_FAILED, MIN_RENEW_DELAY, RETRY_DELAY, SUBSCRIPTION_LIFETIME, issue_id
+from .const import SUBSCRIPTION_LIFETIME
 from .gate import WebhookGate
-
-# A renewal refused within this long is not asked again: the subscription is replaced.
-RENEW_REFUSED_MEMORY = 3600
+from .renewal import Renewals
 
 
-class SubscriptionLifecycle:
+class SubscriptionLifecycle(Renewals):
     """Keeps one subscription per resource type alive for an entry's lines."""
 
-    def __init__(self, hass: HomeAssistant, entry: VtxConfigEntry, client: VtxClient, gate: WebhookGate) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, client: VtxClient, gate: WebhookGate) -> None:
         """Initialise; ``lines`` and ``on_change`` are wired by the push manager."""
         self.hass = hass
         self.entry = entry
@@ -55,8 +41,7 @@ class SubscriptionLifecycle:
         self.webhook_id = gate.webhook_id
         self.notification_url: str | None = None
         self.subscriptions: dict[str, Subscription] = {}
-        # When each held subscription was created or last renewed (to pace renewals).
-        self._granted: dict[str, datetime] = {}
+        self._granted = {}
         # Ours at the API but not wanted (an earlier run's, one replaced): deleted once
         # their replacement is live.
         self._unwanted: dict[str, Subscription] = {}
@@ -73,10 +58,9 @@ class SubscriptionLifecycle:
         # The entry's lines, userId -> login name when known.
         self.lines: Callable[[], Mapping[int, str | None]] = dict
         self.on_change: Callable[[], None] = lambda: None
+        # Told after each attempt whether creating a subscription failed (a repair issue).
+        self.on_result: Callable[[bool], None] = lambda failed: None
         self._subscribe_failure_logged = False
-        self._renewal_refused_logged = False
-        self._renew_refused_at: float | None = None
-        self._timer: CALLBACK_TYPE | None = None
         # Subscription work (create, renew, verify, delete) never interleaves.
         self._lock = asyncio.Lock()
         self.stopped = False
@@ -116,6 +100,8 @@ class SubscriptionLifecycle:
         for subscription in listed:
             if not is_ours(subscription, url, self.webhook_id) or subscription.id in held:
                 continue
+            if subscription.id in self._unwanted:  # being replaced: not taken back
+                continue
             self.gate.known_ids.add(subscription.id)
             resource, scope = subscription.resource_type, want.get(subscription.resource_type)
             if (
@@ -133,20 +119,13 @@ class SubscriptionLifecycle:
 
     # --- create and delete -----------------------------------------------------------
     async def _async_create(self, resource: str, scope: Scope) -> Subscription:
-        """Create one subscription; a refused enterprise or loginNames scope falls back to the lines' ids.
+        """Create one subscription; a refused (4xx) enterprise or loginNames scope falls back to the lines' ids.
 
-        A refusal (4xx) is not asked again in this run.
+        A refusal is not asked again in this run.
         """
-        assert self.notification_url is not None
-        url, expires = self.notification_url, self.client.server_now() + SUBSCRIPTION_LIFETIME
         if scope.by_enterprise:
             try:
-                return await self.client.create_subscription(
-                    resource_type=resource,
-                    notification_url=url,
-                    expires=expires,
-                    enterprise_names=list(scope.enterprise_names),
-                )
+                return await self._async_post(resource, scope)
             except (VtxRequestError, VtxAuthenticationError) as err:
                 if isinstance(err, VtxAuthenticationError) and err.status == 401:
                     raise
@@ -161,15 +140,22 @@ class SubscriptionLifecycle:
                 scope = line_wanted
         if scope.login_names:
             try:
-                return await self.client.create_subscription(
-                    resource_type=resource, notification_url=url, expires=expires, login_names=list(scope.login_names)
-                )
+                return await self._async_post(resource, scope)
             except VtxRequestError as err:
                 LOGGER.info("The API refused a %s subscription by login names (%s); by userIds instead", resource, err)
                 self.login_names_refused = True
                 scope = line_scope(self.lines(), by_login=False)
+        return await self._async_post(resource, scope)
+
+    async def _async_post(self, resource: str, scope: Scope) -> Subscription:
+        assert self.notification_url is not None
         return await self.client.create_subscription(
-            resource_type=resource, notification_url=url, expires=expires, user_ids=list(scope.user_ids)
+            resource_type=resource,
+            notification_url=self.notification_url,
+            expires=self.client.server_now() + SUBSCRIPTION_LIFETIME,
+            user_ids=list(scope.user_ids),
+            login_names=list(scope.login_names),
+            enterprise_names=list(scope.enterprise_names),
         )
 
     async def _async_delete(self, subscription_id: str) -> None:
@@ -180,7 +166,7 @@ class SubscriptionLifecycle:
         except VtxError as err:
             LOGGER.debug("Deleting subscription %s failed: %s", subscription_id, err)
 
-    async def _async_ensure(self) -> bool:
+    async def _async_ensure(self, *, adopt: bool = True) -> bool:
         """Create what is missing, then delete what it replaced; return whether something failed.
 
         A held subscription that no longer fits (other lines, another URL) is replaced, new
@@ -189,6 +175,10 @@ class SubscriptionLifecycle:
         if self.notification_url is None or self.stopped:
             return False
         want, lines = self._wanted(), self.lines()
+        if adopt and any(resource not in self.subscriptions for resource in want):
+            # One made by a create whose answer was lost, or by an earlier run: taken over,
+            # never duplicated.
+            await self._async_adopt(self.notification_url)
         for resource, subscription in list(self.subscriptions.items()):
             scope = want.get(resource)
             if (
@@ -219,21 +209,10 @@ class SubscriptionLifecycle:
                 self._granted[resource] = dt_util.utcnow()
                 self.gate.known_ids.add(created.id)
         await self._async_settle_unwanted()
-        if failed:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id(self.entry.entry_id, ISSUE_SUBSCRIBE_FAILED),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_SUBSCRIBE_FAILED,
-                translation_placeholders={"title": self.entry.title},
-            )
-        else:
-            if self._subscribe_failure_logged:
-                LOGGER.info("Push subscriptions work again")
-                self._subscribe_failure_logged = False
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id(self.entry.entry_id, ISSUE_SUBSCRIBE_FAILED))
+        if not failed and self._subscribe_failure_logged:
+            LOGGER.info("Push subscriptions work again")
+            self._subscribe_failure_logged = False
+        self.on_result(failed)
         return failed
 
     async def _async_settle_unwanted(self) -> None:
@@ -263,33 +242,37 @@ class SubscriptionLifecycle:
         LOGGER.warning("Creating a %s subscription failed (retrying every few minutes): %s", resource, err)
 
     # --- the runs of work ------------------------------------------------------------
-    async def async_subscribe(self, url: str) -> None:
-        """Subscribe to ``url``: adopt what is ours, create what is missing, replace what points elsewhere."""
+    async def _async_run(self, work: Callable[[], Awaitable[object]], *, need_url: bool = True) -> None:
+        """Do some subscription work under the lock, then ensure what is missing and set the timer."""
         async with self._lock:
-            if self.stopped:
+            if self.stopped or (need_url and self.notification_url is None):
                 return
-            self.notification_url = url
-            await self._async_adopt(url)
+            if await work() is False:
+                return
             self._schedule_next(await self._async_ensure())
         self.on_change()
+
+    @staticmethod
+    async def _async_nothing() -> None:
+        """No work of its own (ensuring what is missing is all)."""
+
+    async def async_subscribe(self, url: str) -> None:
+        """Subscribe to ``url``: adopt what is ours, create what is missing, replace what points elsewhere."""
+        self.notification_url = url
+        await self._async_run(self._async_nothing)  # ensuring adopts first when one is missing
 
     async def async_lines_changed(self) -> None:
         """Give the subscriptions the entry's new lines: each affected one is replaced, new before old."""
-        async with self._lock:
-            if self.stopped or self.notification_url is None:
-                return
-            self._schedule_next(await self._async_ensure())
-        self.on_change()
+        await self._async_run(self._async_nothing)
 
     async def async_replace(self, resource: str) -> None:
         """Replace one subscription now, new before old (a silent one, tried again)."""
-        async with self._lock:
-            if self.stopped or self.notification_url is None:
-                return
+
+        async def replace() -> None:
             if resource in self.subscriptions:
                 await self._async_replace(resource)
-            self._schedule_next(await self._async_ensure())
-        self.on_change()
+
+        await self._async_run(replace)
 
     async def _async_replace(self, resource: str) -> bool:
         """Replace one held subscription, new before old; return whether it worked."""
@@ -300,99 +283,20 @@ class SubscriptionLifecycle:
 
     async def async_verify(self) -> None:
         """Check that the API still holds this entry's subscriptions; re-create missing ones."""
-        async with self._lock:
-            if self.stopped:
-                return
+
+        async def verify() -> bool:
             try:
                 held = {subscription.id for subscription in await self.client.get_subscriptions()}
             except VtxError as err:
                 LOGGER.debug("Listing subscriptions failed: %s", err)
-                return
+                return False
             for resource, subscription in list(self.subscriptions.items()):
                 if subscription.id not in held:
                     LOGGER.info("Push subscription %s is gone; creating a new one", subscription.id)
                     del self.subscriptions[resource]
-            self._schedule_next(await self._async_ensure())
-        self.on_change()
-
-    async def async_renew(self) -> None:
-        """Renew every subscription due; re-create those that are gone or missing."""
-        async with self._lock:
-            if self.stopped:
-                return
-            failed = False
-            now = dt_util.utcnow()
-            for resource, subscription in list(self.subscriptions.items()):
-                if self.renew_at(resource) - now > MIN_RENEW_DELAY:
-                    continue
-                if (
-                    self._renew_refused_at is not None
-                    and time.monotonic() - self._renew_refused_at < RENEW_REFUSED_MEMORY
-                ):
-                    failed = not await self._async_replace(resource) or failed
-                    continue
-                failed = await self._async_renew_one(resource, subscription, now) or failed
-            failed = await self._async_ensure() or failed
-            self._schedule_next(failed)
-        self.on_change()
-
-    async def _async_renew_one(self, resource: str, subscription: Subscription, now: datetime) -> bool:
-        """Renew one subscription (replace it when the API refuses renewals); return whether it failed."""
-        try:
-            renewed = await self.client.renew_subscription(
-                subscription.id, self.client.server_now() + SUBSCRIPTION_LIFETIME
-            )
-        except VtxNotFoundError:
-            LOGGER.info("Push subscription %s is gone; creating a new one", subscription.id)
-            del self.subscriptions[resource]
-        except (VtxUnsupportedError, VtxRequestError) as err:
-            # The API refuses renewals: a new subscription replaces this one before it
-            # expires (new first, then the old one deleted: no gap).
-            if isinstance(err, VtxRequestError) or err.asked:
-                self._renew_refused_at = time.monotonic()
-            if not self._renewal_refused_logged:
-                self._renewal_refused_logged = True
-                LOGGER.info("The API does not renew subscriptions (%s); replacing them instead", err)
-            return not await self._async_replace(resource)
-        except VtxError as err:
-            LOGGER.debug("Renewing subscription %s failed: %s", subscription.id, err)
-            if subscription.expires is not None and subscription.expires <= dt_util.utcnow():
-                del self.subscriptions[resource]
             return True
-        else:
-            self.subscriptions[resource] = renewed or Subscription.from_json(
-                {**subscription.raw, "expires": (self.client.server_now() + SUBSCRIPTION_LIFETIME).isoformat()}
-            )
-            self._granted[resource] = now
-        return False
 
-    # --- timer -----------------------------------------------------------------------
-    def renew_at(self, resource: str) -> datetime:
-        """When a held subscription is due for renewal."""
-        return renew_at(self.subscriptions[resource].expires, self._granted.get(resource) or dt_util.utcnow())
-
-    def _schedule_next(self, failed: bool) -> None:
-        """Set the timer: a retry after a failure, else the next renewal."""
-        self._cancel_timer()
-        if self.stopped or self.notification_url is None:
-            return
-        now = dt_util.utcnow()
-        if failed:
-            when = now + RETRY_DELAY
-        elif self.subscriptions:
-            when = max(min(self.renew_at(resource) for resource in self.subscriptions), now + MIN_RENEW_DELAY)
-        else:
-            return
-        self._timer = async_track_point_in_utc_time(self.hass, self._async_timer_fired, when)
-
-    async def _async_timer_fired(self, _now: datetime) -> None:
-        self._timer = None
-        await self.async_renew()
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer()
-            self._timer = None
+        await self._async_run(verify, need_url=False)
 
     async def async_stop(self) -> None:
         """Stop renewing; the subscriptions stay at the API (they are the entry's)."""
@@ -407,11 +311,7 @@ class SubscriptionLifecycle:
             resource: {
                 "expires": subscription.expires.isoformat() if subscription.expires else None,
                 "renew_at": self.renew_at(resource).isoformat(),
-                "scope": "enterprise"
-                if subscription.enterprise_names
-                else "login_names"
-                if subscription.login_names
-                else "user_ids",
+                "scope": Scope.of(subscription).kind,
             }
             for resource, subscription in self.subscriptions.items()
         }

@@ -15,73 +15,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_USERNAME
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
 from ..api import Subscription, VtxClient
-from ..api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRESENCE
+from ..api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRESENCE, enterprise_of_login
 from ..billing.calls import CallTracker
-from ..const import CONF_WEBHOOK_ID, DOMAIN, FEATURE_POLL_INTERVAL, FEATURE_RECONCILE_INTERVAL, LOGGER
+from ..const import DOMAIN, FEATURE_POLL_INTERVAL, FEATURE_RECONCILE_INTERVAL, LOGGER
 from ..coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator, signal_poll_found_changes
-from ..data import VtxConfigEntry, configured_lines
-from ..lines.discovery import async_abort_line_discoveries
+from ..lines.discovery import async_abort_line_discoveries, discovery_enabled
 from .const import (
     CALL_FALLBACK_INTERVAL,
     CALL_RECONCILE_INTERVAL,
     ISSUE_NO_URL,
     ISSUE_STALLED,
+    ISSUE_SUBSCRIBE_FAILED,
     URL_SOURCE_OPTION,
-    issue_id,
     signal_push,
 )
-from .gate import async_gate
 from .health import PushHealth
 from .lifecycle import SubscriptionLifecycle
+from .prepare import line_logins
 from .router import NotificationRouter
-from .url import async_notification_url, url_store
-
-if TYPE_CHECKING:
-    from homeassistant.components.cloud import CloudConnectionState
-
-# Sub-entry data key of a line's login name (when the lines step resolved one).
-CONF_LOGIN_NAME = "login_name"
-
-
-async def async_prepare_push(hass: HomeAssistant, entry: VtxConfigEntry, client: VtxClient) -> SubscriptionLifecycle:
-    """Register the webhook (pushes held until the run opens) and adopt the subscriptions of ours.
-
-    Runs first at set-up, before anything slow: no push of a live subscription is refused or
-    dropped meanwhile.
-    """
-    gate = async_gate(
-        hass, entry.entry_id, entry.data[CONF_WEBHOOK_ID], entry.title, lambda: configured_lines(entry).keys()
-    )
-    entry.async_on_unload(gate.async_close)
-    lifecycle = SubscriptionLifecycle(hass, entry, client, gate)
-    stored = await url_store(hass, entry.entry_id).async_load()
-    stored = stored if isinstance(stored, dict) else {}
-    logins = stored.get("login_names")
-    if isinstance(logins, dict):
-        lifecycle.login_names.update({int(uid): str(login) for uid, login in logins.items() if str(uid).isdigit()})
-    known_url = stored.get("notification_url")
-    lifecycle.lines = lambda: _line_logins(entry, configured_lines(entry).keys(), lifecycle.login_names)
-    await lifecycle.async_adopt(known_url if isinstance(known_url, str) else None)
-    return lifecycle
-
-
-def _line_logins(entry: VtxConfigEntry, user_ids: Any, learned: Mapping[int, str]) -> dict[int, str | None]:
-    """Return the lines' login names where known (the lines step's, else learned from pushes)."""
-    from_subentries = {
-        int(sub.data["user_id"]): str(sub.data[CONF_LOGIN_NAME])
-        for sub in entry.subentries.values()
-        if sub.data.get(CONF_LOGIN_NAME) and "user_id" in sub.data
-    }
-    return {user_id: from_subentries.get(user_id) or learned.get(user_id) for user_id in user_ids}
+from .url import async_clear_issue, async_listen_url_changes, async_notification_url, async_raise_issue, url_store
 
 
 class PushManager:
@@ -90,7 +51,7 @@ class PushManager:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: VtxConfigEntry,
+        entry: ConfigEntry,
         client: VtxClient,
         features: VtxFeatureCoordinator,
         presence: VtxPresenceCoordinator,
@@ -108,8 +69,9 @@ class PushManager:
         self.gate = lifecycle.gate
         self.webhook_id = self.gate.webhook_id
         self.url_source: str | None = None
-        lifecycle.lines = lambda: _line_logins(entry, features.lines, lifecycle.login_names)
+        lifecycle.lines = lambda: line_logins(entry, features.lines, lifecycle.login_names)
         lifecycle.on_change = self._async_apply_cadence
+        lifecycle.on_result = self._async_subscribe_result
         self.health = PushHealth(hass, self._trusted, self._async_silent, self._async_retry, self._async_cleared)
         self.router = NotificationRouter(hass, entry, self.gate, features, presence, calls, self.health)
         self.router.presence_pushed = lambda: self.presence_pushed
@@ -223,11 +185,7 @@ class PushManager:
                 self.hass, self._async_call_fallback, CALL_FALLBACK_INTERVAL, cancel_on_shutdown=True
             )
         )
-        self._unsubs.append(self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_core_config_updated))
-        if "cloud" in self.hass.config.components:
-            from homeassistant.components import cloud  # noqa: PLC0415
-
-            self._unsubs.append(cloud.async_listen_connection_change(self.hass, self._async_cloud_connection))
+        self._unsubs.extend(async_listen_url_changes(self.hass, self._async_url_may_have_changed))
         self._unsubs.append(
             async_dispatcher_connect(
                 self.hass, signal_poll_found_changes(self.entry.entry_id), self._async_poll_found_changes
@@ -280,6 +238,32 @@ class PushManager:
         async_abort_line_discoveries(self.hass, set(self.features.lines))
         await self.lifecycle.async_lines_changed()
 
+    async def async_options_changed(self) -> None:
+        """Apply the discovery and push base URL options in place (no reload).
+
+        Only what they change is touched at the API: the FEATURE subscription when
+        discovery was turned on or off, each subscription when the notification URL is
+        another one (replaced new before old, as for a change of lines); else nothing.
+        Left without any URL, the entry is reloaded (set up as without push).
+        """
+        if self._stopped:
+            return
+        lifecycle = self.lifecycle
+        enterprise = (
+            enterprise_of_login(str(self.entry.data.get(CONF_USERNAME, ""))) if discovery_enabled(self.entry) else None
+        )
+        scope_changed = enterprise != lifecycle.enterprise
+        if scope_changed:
+            lifecycle.enterprise, lifecycle.enterprise_refused = enterprise, False
+        url, _source = await self._async_notification_url()
+        if url is None and self.notification_url is not None:
+            # No URL any more (the push base URL cleared, nothing else): set up afresh, as
+            # without one (polled).
+            LOGGER.info("No URL for push notifications any more; reloading %s", self.entry.title)
+            self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
+        elif scope_changed or url != self.notification_url:
+            await self.async_subscribe()
+
     async def async_renew(self) -> None:
         """Renew what is due (see ``lifecycle``)."""
         await self.lifecycle.async_renew()
@@ -297,20 +281,19 @@ class PushManager:
         if (url := self.lifecycle.notification_url) is not None and not self._stopped:
             self.entry.async_create_background_task(self.hass, self._async_save(url), f"{DOMAIN} save login names")
 
-    # --- repair issues ---------------------------------------------------------------
     def _raise_issue(self, issue: str, **placeholders: str) -> None:
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id(self.entry.entry_id, issue),
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=issue,
-            translation_placeholders={"title": self.entry.title, **placeholders},
-        )
+        async_raise_issue(self.hass, self.entry, issue, **placeholders)
 
     def _clear_issue(self, issue: str) -> None:
-        ir.async_delete_issue(self.hass, DOMAIN, issue_id(self.entry.entry_id, issue))
+        async_clear_issue(self.hass, self.entry.entry_id, issue)
+
+    @callback
+    def _async_subscribe_result(self, failed: bool) -> None:
+        """Raise the repair issue while creating a subscription fails; clear it once it works."""
+        if failed:
+            self._raise_issue(ISSUE_SUBSCRIBE_FAILED)
+        else:
+            self._clear_issue(ISSUE_SUBSCRIBE_FAILED)
 
     # --- notification URL ------------------------------------------------------------
     async def _async_notification_url(self) -> tuple[str | None, str | None]:
@@ -325,17 +308,6 @@ class PushManager:
         if url != self.notification_url and not self._stopped:
             LOGGER.info("The URL for push notifications changed; reloading %s", self.entry.title)
             self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
-
-    async def _async_core_config_updated(self, _event: Event[Any]) -> None:
-        """Re-check the URL: the external URL may have been set or changed."""
-        await self._async_url_may_have_changed()
-
-    async def _async_cloud_connection(self, state: CloudConnectionState) -> None:
-        """Re-check the URL: a cloudhook may be possible now that the cloud is connected."""
-        from homeassistant.components import cloud  # noqa: PLC0415
-
-        if state is cloud.CloudConnectionState.CLOUD_CONNECTED:
-            await self._async_url_may_have_changed()
 
     # --- fallback and silence --------------------------------------------------------
     async def _async_call_fallback(self, now: datetime) -> None:

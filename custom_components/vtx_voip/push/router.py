@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from http import HTTPStatus
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
@@ -23,7 +24,6 @@ from ..billing.calls import CallTracker
 from ..billing.ledger import LedgerError
 from ..const import DOMAIN, LOGGER
 from ..coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
-from ..data import VtxConfigEntry
 from ..lines.discovery import async_discover_line, async_learn_sip_domain, configured_user_ids
 from .const import signal_push
 from .gate import WebhookGate
@@ -36,7 +36,7 @@ class NotificationRouter:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: VtxConfigEntry,
+        entry: ConfigEntry,
         gate: WebhookGate,
         features: VtxFeatureCoordinator,
         presence: VtxPresenceCoordinator,

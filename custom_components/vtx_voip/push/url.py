@@ -1,18 +1,21 @@
-"""Where the API pushes to: the notification URL, and the clean-up of a removed entry."""
+"""Where the API pushes to: the notification URL, its changes, push's repair issues, the clean-up of a removed entry."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeassistant.components import webhook
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.storage import Store
 
 from ..api import VtxClient, VtxError, VtxNotFoundError
 from ..const import CONF_PUSH_BASE_URL, DOMAIN, LOGGER
-from ..data import VtxConfigEntry
-from .const import STORAGE_VERSION, URL_SOURCE_CLOUDHOOK, URL_SOURCE_EXTERNAL, URL_SOURCE_OPTION
+from .const import STORAGE_VERSION, URL_SOURCE_CLOUDHOOK, URL_SOURCE_EXTERNAL, URL_SOURCE_OPTION, issue_id
 from .gate import async_remove_gate
 
 
@@ -22,7 +25,7 @@ def url_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
 
 
 async def async_notification_url(
-    hass: HomeAssistant, entry: VtxConfigEntry, webhook_id: str
+    hass: HomeAssistant, entry: ConfigEntry, webhook_id: str
 ) -> tuple[str | None, str | None]:
     """Pick the URL the API pushes to: option, cloudhook, external URL, or none.
 
@@ -76,3 +79,39 @@ async def async_remove_subscriptions(hass: HomeAssistant, client: VtxClient, ent
             await cloud.async_delete_cloudhook(hass, webhook_id)
         except (cloud.CloudNotAvailable, ValueError) as err:
             LOGGER.debug("No cloudhook to delete: %s", err)
+
+
+def async_listen_url_changes(hass: HomeAssistant, check: Callable[[], Awaitable[None]]) -> list[Callable[[], None]]:
+    """Call ``check`` when the URL may have changed: the external URL set, or the cloud connected."""
+
+    async def core_config_updated(_event: Event[Any]) -> None:
+        await check()
+
+    unsubs = [hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, core_config_updated)]
+    if "cloud" in hass.config.components:
+        from homeassistant.components import cloud  # noqa: PLC0415
+
+        async def cloud_connection(state: cloud.CloudConnectionState) -> None:
+            if state is cloud.CloudConnectionState.CLOUD_CONNECTED:
+                await check()
+
+        unsubs.append(cloud.async_listen_connection_change(hass, cloud_connection))
+    return unsubs
+
+
+def async_raise_issue(hass: HomeAssistant, entry: ConfigEntry, issue: str, **placeholders: str) -> None:
+    """Raise one of an entry's push repair issues (a warning, not fixable)."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(entry.entry_id, issue),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=issue,
+        translation_placeholders={"title": entry.title, **placeholders},
+    )
+
+
+def async_clear_issue(hass: HomeAssistant, entry_id: str, issue: str) -> None:
+    """Delete one of an entry's push repair issues (nothing when there is none)."""
+    ir.async_delete_issue(hass, DOMAIN, issue_id(entry_id, issue))
