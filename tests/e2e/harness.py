@@ -249,7 +249,8 @@ class Board:
     async def set_tariffs(self, price: str, setup: str, internal: str) -> None:
         """Price the destination classes through the options flow (*Tariffs*), as a user would.
 
-        Every class per started minute at ``price`` plus ``setup``; internal calls at ``internal``.
+        Every class per started minute at ``price`` plus ``setup``; internal calls at ``internal``,
+        the rooms' extensions (100-199) internal where the form asks for them.
         """
         result = await self.hass(
             f"""async (hass) => {{
@@ -260,6 +261,7 @@ class Board:
                     {{next_step_id: "tariffs"}});
                 const answer = {{}};
                 for (const field of form.data_schema) {{
+                    if (field.name === "internal_extensions") answer[field.name] = "100-199";
                     if (field.type !== "expandable") continue;
                     answer[field.name] = field.name === "internal"
                         ? {{price_per_minute: {internal}, billing: "per_minute", minimum_seconds: 0, setup_price: 0}}

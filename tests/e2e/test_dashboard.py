@@ -95,7 +95,7 @@ async def test_front_desk_board(instance: Instance) -> None:
             room_101 = board.card("Room 101")
             await expect(room_101.locator(".stay")).to_have_count(0)
             await room_101.get_by_role("button", name="Check in").click()
-            dialog = page.locator("vtx-voip-front-desk-card dialog")
+            dialog = page.locator("#vtx-voip-front-desk-dialog dialog")
             await expect(dialog).to_contain_text("Check in: Room 101")
             await dialog.get_by_label("Guest's name (optional)").fill("Anna Muster")
             await dialog.get_by_role("button", name="Check in").click()
@@ -127,17 +127,17 @@ async def test_front_desk_board(instance: Instance) -> None:
             assert await instance.feature_status(ROOM_101, "CALL_FORWARD_UNCONDITIONAL") == "ACTIVE"
 
             # Two calls as phones make them: Room 101 calls Room 102 by its extension for 0:30,
-            # then a Geneva number for 1:05 (the simulator's clock moved on, then back).
+            # then a Geneva number for 1:05 (the simulator's clock moved on by each call's length, then back).
             await instance.phone(
                 "call-start", str(ROOM_101), "--direction", "outgoing", "--number", "+41225662195", "--dial", "102"
             )
             await instance.phone("clock", "advance", "30")
             await instance.phone("call-end", str(ROOM_101))
-            await instance.phone("clock", "skew", "0")
+            await instance.phone("clock", "advance", "--", "-30")
             await instance.phone("call-start", str(ROOM_101), "--direction", "outgoing", "--number", "+41225117902")
             await instance.phone("clock", "advance", "65")
             await instance.phone("call-end", str(ROOM_101))
-            await instance.phone("clock", "skew", "0")
+            await instance.phone("clock", "advance", "--", "-65")
             await expect(room_101.locator(".stay-calls .value")).to_have_text("2", timeout=30_000)
             # National fixed: 2 started minutes at 0.60 and 0.10 to set up; internal: 1 minute at 0.05.
             await expect(room_101.locator(".stay-cost .value")).to_have_text(re.compile(r"CHF\s?1\.35"))
@@ -184,7 +184,7 @@ async def test_front_desk_board(instance: Instance) -> None:
             await expect(dialog).to_contain_text("Bill so far")
             await expect(dialog).to_contain_text("+41 22 511 79 02")
             await expect(dialog.locator(".bill .total-cost")).to_have_text(re.compile(r"CHF\s?1\.35"))
-            await expect(dialog.locator(".per-class tr")).to_have_count(2)
+            await expect(dialog.locator(".per-class tbody tr")).to_have_count(2)
             await expect(dialog.locator('.per-class tr[data-class="internal"]')).to_have_count(1)
             await expect(dialog.locator(".on-call")).to_have_count(0)
             await board.picture("dashboard-check-out.png")

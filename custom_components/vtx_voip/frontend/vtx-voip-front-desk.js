@@ -90,7 +90,7 @@ const STYLE = `
   .bill table { width: 100%; border-collapse: collapse; font-size: 0.85em; margin-top: 6px; }
   .bill th { text-align: left; font-weight: 500; color: var(--secondary-text-color); border-bottom: 1px solid var(--divider-color, #ccc); padding: 3px 4px; }
   .bill td { padding: 3px 4px; border-bottom: 1px solid var(--divider-color, #eee); }
-  .bill td.cost, .bill td.duration { text-align: right; white-space: nowrap; }
+  .bill td.cost, .bill td.duration, .bill td.count, .bill th.cost, .bill th.duration, .bill th.count { text-align: right; white-space: nowrap; }
   .bill td.number { white-space: nowrap; }
   .bill tr.late td { font-style: italic; }
   .bill .total { display: flex; justify-content: space-between; font-weight: 600; margin-top: 8px; padding-top: 6px; border-top: 2px solid var(--divider-color, #ccc); }
@@ -111,6 +111,25 @@ const PRINT_STYLE = `
   .total { display: flex; justify-content: space-between; font-weight: bold; border-top: 2px solid #000; padding-top: 6px; }
   @media print { .print-now { display: none; } }
 `;
+
+// A line's last outcome (checked in, checked out, failed): kept while the page lives, as
+// the frontend may build the board's card anew (when a registry changes).
+const NOTES = new Map();
+const DIALOG_HOST = "vtx-voip-front-desk-dialog";
+
+// The board's one dialog lives outside the card, in its own shadow root on the page: a
+// card built anew (the frontend rebuilds generated dashboards when a registry changes)
+// must not take an open check-out with it.
+function dialog() {
+  let host = document.getElementById(DIALOG_HOST);
+  if (!host) {
+    host = document.createElement("div");
+    host.id = DIALOG_HOST;
+    host.attachShadow({ mode: "open" }).append(el("style", { text: STYLE }), el("dialog"));
+    document.body.append(host);
+  }
+  return host.shadowRoot.querySelector("dialog");
+}
 
 function el(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
@@ -168,7 +187,8 @@ function relativeTime(iso, lang) {
     [Infinity, "week", 604800],
   ];
   const abs = Math.abs(seconds);
-  if (abs < 45) return format.format(0, "second");
+  // A time ahead of this browser's clock (the phone system's clock runs ahead) is "now".
+  if (abs < 45 || seconds > 0) return format.format(0, "second");
   for (const [limit, unit, size] of steps.slice(1)) {
     if (abs < limit) return format.format(Math.round(seconds / size), unit);
   }
@@ -183,15 +203,14 @@ class VtxVoipFrontDeskCard extends HTMLElement {
     this._board = null;
     this._cards = new Map();
     this._signatures = new Map();
-    // A line's last outcome (checked in, checked out, failed), kept across boards.
-    this._notes = new Map();
+    this._notes = NOTES;
     this._unsubscribe = null;
     this._subscribedWith = null;
     this._timer = null;
     this._started = null;
     this.attachShadow({ mode: "open" });
     this.shadowRoot.append(el("style", { text: STYLE }), (this._root = el("div", { class: "board" })));
-    this.shadowRoot.append((this._dialog = el("dialog")));
+    this._dialog = dialog();
   }
 
   static getStubConfig() {
@@ -578,7 +597,7 @@ class VtxVoipFrontDeskCard extends HTMLElement {
 
   _bill(bill, heading, final) {
     const labels = this._board.labels;
-    const texts = labels.bill || {};
+    const texts = labels.bill_texts || {};
     const lang = language(this._hass);
     const currency = bill.currency || this._board.currency;
     const when = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
@@ -595,7 +614,7 @@ class VtxVoipFrontDeskCard extends HTMLElement {
       node.append(el("p", { class: "no-calls", text: labels.no_calls }));
     } else {
       const head = ["time", "direction", "number", "duration", "destination_class", "cost"].map((key) =>
-        el("th", { text: (texts[key] || COLUMN_FALLBACK[key]).replace(" ({currency})", "").replace("({currency})", "") }),
+        el("th", { class: key, text: (texts[key] || COLUMN_FALLBACK[key]).replace(/\s*\(\{currency\}\)/, "") }),
       );
       node.append(
         el("table", { class: "calls" }, [
@@ -622,13 +641,20 @@ class VtxVoipFrontDeskCard extends HTMLElement {
       node.append(
         el("h4", { text: labels.per_class }),
         el("table", { class: "per-class" }, [
+          el("thead", {}, [
+            el("tr", {}, [
+              el("th", { text: texts.destination_class || COLUMN_FALLBACK.destination_class }),
+              el("th", { class: "count", text: labels.calls }),
+              el("th", { class: "cost", text: (texts.cost || COLUMN_FALLBACK.cost).replace(/\s*\(\{currency\}\)/, "") }),
+            ]),
+          ]),
           el(
             "tbody",
             {},
             perClass.map(([name, item]) =>
               el("tr", { "data-class": name }, [
                 el("td", { text: texts[name] || name }),
-                el("td", { text: `${item.calls} ${labels.calls || ""}`.trim() }),
+                el("td", { class: "count", text: String(item.calls) }),
                 el("td", { class: "cost", text: money(item.cost, currency, lang) }),
               ]),
             ),

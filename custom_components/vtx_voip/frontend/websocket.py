@@ -116,7 +116,7 @@ async def async_labels(hass: HomeAssistant, language: str) -> dict[str, Any]:
             if full.startswith(prefix + BOARD_LABELS)
         }
     )
-    labels["bill"] = {
+    labels["bill_texts"] = {
         full[len(prefix + BILL_LABELS) :]: text for full, text in texts.items() if full.startswith(prefix + BILL_LABELS)
     }
     return labels
