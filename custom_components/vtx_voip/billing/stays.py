@@ -354,12 +354,14 @@ class StayManager:
         previous = dict(self.manager.store.baselines.get(user_id) or {})
         pending = self.pending.get(user_id)
         try:
-            features = await self.manager.async_read_features(line)
             if pending is None:
                 result["baseline_features"] = await self.manager.async_save_baseline(line)
                 # On disk now: a hard kill during the stay must not take the baseline along.
                 await self.manager.store.async_save()
+                taken = self.manager.store.baselines.get(user_id) or {}
+                features = {name: Feature.from_json(body) for name, body in taken.items()}
             else:
+                features = await self.manager.async_read_features(line)
                 LOGGER.warning("Check-in of %s: its reset is still pending; the last good baseline is kept", line.name)
                 result["baseline_features"] = len(previous)
             result["differences"] = feature_differences(features, previous)
