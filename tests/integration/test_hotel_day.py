@@ -607,3 +607,22 @@ async def test_two_check_outs_at_once_bill_once(
     [error] = [item for item in results if isinstance(item, Exception)]
     assert isinstance(error, ServiceValidationError)
     assert error.translation_key == "no_stay"
+
+
+async def test_a_configured_lines_login_from_a_push_makes_its_calls_internal(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Room 102 was added by its userId (no number): the login name its pushes carry makes its number internal."""
+    stays = init_integration.runtime_data.stays
+    assert ROOM_102_NUMBER not in stays.plan.own_numbers
+    simulator.set_dnd(ROOM_102, True)
+    await settle(hass, simulator)
+    assert ROOM_102_NUMBER in stays.plan.own_numbers
+    room = line_device(hass, ROOM_101)
+    [stay] = (await call(hass, "check_in", {}, device_id=room))["lines"]
+    await travel(hass, freezer, timedelta(minutes=5))
+    made = simulator.make_call(ROOM_101, direction="outgoing", number=ROOM_102_NUMBER, duration=30)
+    await settle(hass, simulator)
+    history = await call(hass, "get_call_history", {"start": stay["start"]}, device_id=room)
+    [row] = [row for row in history["lines"][0]["calls"] if row["id"] == made["id"]]
+    assert row["destination_class"] == "internal"
