@@ -250,24 +250,9 @@ class Board:
         """Price the destination classes through the options flow (*Tariffs*), as a user would.
 
         Every class per started minute at ``price`` plus ``setup``; internal calls at ``internal``.
-
-        New tariffs reload the entry: this returns once it is loaded again (followed through
-        ``config_entries/subscribe``), so the board acts on the reloaded entry.
         """
         result = await self.hass(
             f"""async (hass) => {{
-                let unloaded = false;
-                let unsubscribe;
-                const reloaded = new Promise((resolve) => {{
-                    unsubscribe = hass.connection.subscribeMessage((changes) => {{
-                        for (const change of changes) {{
-                            if (change.entry.domain !== "vtx_voip" || change.type === null) continue;
-                            if (change.entry.state !== "loaded") unloaded = true;
-                            else if (unloaded) resolve();
-                        }}
-                    }}, {{type: "config_entries/subscribe"}});
-                }});
-                await unsubscribe;
                 const entry = (await hass.callWS({{type: "config_entries/get", domain: "vtx_voip"}}))[0];
                 const menu = await hass.callApi("POST", "config/config_entries/options/flow",
                     {{handler: entry.entry_id, show_advanced_options: false}});
@@ -280,13 +265,15 @@ class Board:
                         ? {{price_per_minute: {internal}, billing: "per_minute", minimum_seconds: 0, setup_price: 0}}
                         : {{price_per_minute: {price}, billing: "per_minute", minimum_seconds: 0, setup_price: {setup}}};
                 }}
-                const done = await hass.callApi("POST", `config/config_entries/options/flow/${{form.flow_id}}`, answer);
-                await reloaded;
-                (await unsubscribe)();
-                return done;
+                return await hass.callApi("POST", `config/config_entries/options/flow/${{form.flow_id}}`, answer);
             }}"""
         )
         assert result["type"] == "create_entry", result
+
+    async def entry_state(self) -> str:
+        """The state of the VTX VoIP entry (``loaded``...)."""
+        script = 'async (hass) => (await hass.callWS({type: "config_entries/get", domain: "vtx_voip"}))[0].state'
+        return str(await self.hass(script))
 
     async def automation(self, blueprint: str, inputs: dict[str, Any], index: int) -> None:
         """Create an automation from one of the integration's blueprints."""

@@ -564,11 +564,18 @@ async def test_push_writes_only_what_it_changed(
     await init_integration.runtime_data.features.async_refresh()
     await hass.async_block_till_done()
     assert not room_101 & set(written), sorted(room_101 & set(written))
-    # A failed poll makes them unavailable: that is written.
+    # A failed poll leaves what push and the last poll confirmed as it is: nothing written.
     simulator.add_fault("status", count=None, status=500)
     await init_integration.runtime_data.features.async_refresh()
     await hass.async_block_till_done()
+    assert not room_101 & set(written), sorted(room_101 & set(written))
+    # Credentials refused make them unavailable: that is written.
+    simulator.clear_faults()
+    simulator.add_fault("status", count=None, status=401)
+    await init_integration.runtime_data.features.async_refresh()
+    await hass.async_block_till_done()
     assert hass.states.get("switch.room_101_forward_all_calls").state == STATE_UNAVAILABLE
+    assert "switch.room_101_forward_all_calls" in written
 
 
 def _record_writes(hass: HomeAssistant) -> list[str]:

@@ -51,11 +51,6 @@ class WebhookGate:
         self._cancel_release: CALLBACK_TYPE | None = None
         self._cancel_stop: CALLBACK_TYPE | None = None
 
-    @property
-    def is_open(self) -> bool:
-        """Whether a run takes the pushes."""
-        return self._receiver is not None
-
     def is_ours(self, notification: Notification, lines: Collection[int]) -> bool:
         """Whether a push is for this entry: one of its subscriptions, or about one of its lines.
 

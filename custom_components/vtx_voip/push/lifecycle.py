@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -101,6 +100,8 @@ class SubscriptionLifecycle(Renewals):
         for subscription in listed:
             if not is_ours(subscription, url, self.webhook_id) or subscription.id in held:
                 continue
+            if subscription.id in self._unwanted:  # being replaced: not taken back
+                continue
             self.gate.known_ids.add(subscription.id)
             resource, scope = subscription.resource_type, want.get(subscription.resource_type)
             if (
@@ -165,7 +166,7 @@ class SubscriptionLifecycle(Renewals):
         except VtxError as err:
             LOGGER.debug("Deleting subscription %s failed: %s", subscription_id, err)
 
-    async def _async_ensure(self) -> bool:
+    async def _async_ensure(self, *, adopt: bool = True) -> bool:
         """Create what is missing, then delete what it replaced; return whether something failed.
 
         A held subscription that no longer fits (other lines, another URL) is replaced, new
@@ -174,6 +175,10 @@ class SubscriptionLifecycle(Renewals):
         if self.notification_url is None or self.stopped:
             return False
         want, lines = self._wanted(), self.lines()
+        if adopt and any(resource not in self.subscriptions for resource in want):
+            # One made by a create whose answer was lost, or by an earlier run: taken over,
+            # never duplicated.
+            await self._async_adopt(self.notification_url)
         for resource, subscription in list(self.subscriptions.items()):
             scope = want.get(resource)
             if (
@@ -254,7 +259,7 @@ class SubscriptionLifecycle(Renewals):
     async def async_subscribe(self, url: str) -> None:
         """Subscribe to ``url``: adopt what is ours, create what is missing, replace what points elsewhere."""
         self.notification_url = url
-        await self._async_run(partial(self._async_adopt, url))
+        await self._async_run(self._async_nothing)  # ensuring adopts first when one is missing
 
     async def async_lines_changed(self) -> None:
         """Give the subscriptions the entry's new lines: each affected one is replaced, new before old."""

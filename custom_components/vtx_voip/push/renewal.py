@@ -44,7 +44,7 @@ class Renewals:
     async def _async_replace(self, resource: str) -> bool:
         raise NotImplementedError
 
-    async def _async_ensure(self) -> bool:
+    async def _async_ensure(self, *, adopt: bool = True) -> bool:
         raise NotImplementedError
 
     async def async_renew(self) -> None:
