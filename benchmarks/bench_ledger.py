@@ -42,16 +42,16 @@ from custom_components.vtx_voip.billing.tariffs import Tariffs
 from tests.integration.conftest import WEBHOOK_ID
 
 from .bench_push import Setup, push_setup
-from .conftest import FIRST_USER_ID, record
+from .conftest import FIRST_USER_ID, record, sized
 
 __all__ = ["push_setup"]
 
-PUSHES = 500
-LINES = 500
-CALLS_PER_DAY = 50
-DAYS = int(os.environ.get("VTX_BENCH_LEDGER_DAYS", "400"))
-BILL_DAYS = 30
-BILL_RUNS = 20
+PUSHES = sized(500, 20)
+LINES = sized(500, 10)
+CALLS_PER_DAY = sized(50, 5)
+DAYS = int(os.environ.get("VTX_BENCH_LEDGER_DAYS", sized("400", "2")))
+BILL_DAYS = sized(30, 2)
+BILL_RUNS = sized(20, 2)
 TARIFFS: dict[str, Any] = {
     "tariffs": {
         "national_fixed": {"price_per_minute": "0.08", "billing": "per_minute", "setup_price": "0.10"},

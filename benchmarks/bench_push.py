@@ -41,10 +41,10 @@ from custom_components.vtx_voip.const import DOMAIN
 from tests.integration.conftest import demo_entry, line_subentry
 from vtx_simulator import Simulator
 
-from .conftest import FIRST_USER_ID, record, seed_with_lines
+from .conftest import FIRST_USER_ID, record, seed_with_lines, sized
 
-TOGGLES = 200
-HOURS = 6
+TOGGLES = sized(200, 10)
+HOURS = sized(6, 1)
 LINES = 4
 
 type Setup = Callable[..., Awaitable[tuple[Simulator, MockConfigEntry]]]
@@ -205,7 +205,7 @@ async def _travel(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-DISCOVERED = 20
+DISCOVERED = sized(20, 3)
 
 
 @pytest.mark.parametrize("mode", ["http", "client"])

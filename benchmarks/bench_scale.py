@@ -55,18 +55,21 @@ from custom_components.vtx_voip.const import DOMAIN
 from tests.integration.conftest import demo_entry, line_subentry
 from vtx_simulator import Simulator
 
-from .conftest import FIRST_USER_ID, record, seed_with_lines
+from .conftest import FIRST_USER_ID, record, seed_with_lines, sized
 
 ROOT = Path(__file__).resolve().parents[1]
-LINES = [50, 200, 500]
-LATENCIES = [0, 30]
-REFRESH_RUNS = 3
-TOGGLES = 100
-STORM_RATE = 1000
+LINES = sized([50, 200, 500], [20])
+# The rate-limit and push-storm cases: the largest hotel.
+MANY_LINES = sized(500, 20)
+LATENCIES = sized([0, 30], [0, 30])
+REFRESH_RUNS = sized(3, 1)
+TOGGLES = sized(100, 5)
+STORM_RATE = sized(1000, 50)
 # VTX_BENCH_STORM_SECONDS shortens the storm (profiling).
 # Pushes in flight per URL at the simulator: 1 (strictly in order) and several (a sender's threads).
-STORM_CONCURRENCY = [1, 8]
-STORM_SECONDS = int(os.environ.get("VTX_BENCH_STORM_SECONDS", "10"))
+STORM_CONCURRENCY = sized([1, 8], [8])
+STORM_LATENCIES = sized(LATENCIES, [0])
+STORM_SECONDS = int(os.environ.get("VTX_BENCH_STORM_SECONDS", sized("10", "1")))
 
 type ScaleSetup = Callable[..., Awaitable[tuple[Simulator | None, MockConfigEntry, dict[str, float]]]]
 
@@ -277,7 +280,7 @@ async def test_memory_per_line(scale_setup: ScaleSetup, lines: int) -> None:
 @pytest.mark.parametrize("rate_limit", [None, 50], ids=["no_limit", "limit50"])
 async def test_rate_limited_refresh(scale_setup: ScaleSetup, rate_limit: int | None) -> None:
     """500 lines, 30 ms: one feature refresh by a client that has not met the limit yet, then a second one."""
-    lines = 500
+    lines = MANY_LINES
     simulator, entry, _timings = await scale_setup(lines, 30)
     runtime = entry.runtime_data
     # A client that knows nothing of a limit yet (as after a restart), then the limit.
@@ -292,7 +295,7 @@ async def test_rate_limited_refresh(scale_setup: ScaleSetup, rate_limit: int | N
         complete = all(runtime.features.line_available(user_id) for user_id in runtime.lines)
         stats = runtime.client.concurrency()
         record(
-            "rate limit: one feature refresh, 500 lines, 30 ms (+- 3 ms)",
+            f"rate limit: one feature refresh, {lines} lines, 30 ms (+- 3 ms)",
             [
                 "limit /s",
                 "refresh",
@@ -370,7 +373,7 @@ async def simulator_process(tmp_path: Path) -> AsyncGenerator[Callable[..., Awai
 
 
 @pytest.mark.parametrize("push_concurrency", STORM_CONCURRENCY, ids=lambda value: f"{value}conn")
-@pytest.mark.parametrize("latency_ms", LATENCIES, ids=lambda value: f"{value}ms")
+@pytest.mark.parametrize("latency_ms", STORM_LATENCIES, ids=lambda value: f"{value}ms")
 async def test_push_storm(
     hass: HomeAssistant,
     scale_setup: ScaleSetup,
@@ -385,7 +388,7 @@ async def test_push_storm(
     change is timed from the moment the simulator made it (``time.monotonic``, one clock
     for every process of the machine) to the ``state_changed`` of its switch.
     """
-    lines = 500
+    lines = MANY_LINES
     url = await simulator_process(lines, latency_ms, push_concurrency)
     _none, entry, _timings = await scale_setup(lines, latency_ms, simulator_url=f"{url}/openapi/")
     runtime = entry.runtime_data

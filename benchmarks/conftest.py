@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 import logging
-from typing import Any
+import os
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -30,6 +31,17 @@ from tests.integration.conftest import (
 from vtx_simulator import Simulator
 
 __all__ = ["FIRST_USER_ID", "auto_enable_custom_integrations", "ledger_dir", "seed_with_lines"]
+
+
+# VTX_BENCH_QUICK=1: every benchmark at small sizes and few runs, seconds in all.
+# ``scripts/test`` runs them so, so that a benchmark that no longer works fails the checks;
+# its figures mean nothing then (and nothing is ever asserted against a time).
+QUICK: Final = os.environ.get("VTX_BENCH_QUICK", "0") == "1"
+
+
+def sized[T](full: T, quick: T) -> T:
+    """Return ``quick`` in the quick mode (VTX_BENCH_QUICK=1), else ``full``."""
+    return quick if QUICK else full
 
 
 # Tables printed at the end of the session: title -> (header, rows).

@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from .assumed import A
 from .const import (
     APPLICATION_HEADER,
     CONTROL_PREFIX,
@@ -175,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = push.add_parser("malformed", help="spoil the payload of the next FEATURE pushes")
     cmd.add_argument("kind", choices=MALFORMED_PUSH_KINDS)
     cmd.add_argument("--count", default="1", help="how many pushes: a number or 'all'")
+    cmd = push.add_parser("silent", help="accept these subscriptions but never deliver their pushes")
+    cmd.add_argument("resources", nargs="*", choices=A.RESOURCE_TYPES, help="none: deliver every type again")
     push.add_parser("clear")
     push.add_parser("show")
 
@@ -246,6 +249,8 @@ def ctl_request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | No
             return "POST", "push-faults", {"delay": args.seconds}
         if kind == "duplicate":
             return "POST", "push-faults", {"duplicate": args.state}
+        if kind == "silent":
+            return "POST", "push-faults", {"silent": list(args.resources)}
         if kind == "malformed":
             count = "all" if args.count == "all" else int(args.count)
             return "POST", "push-faults", {"malformed": {"kind": args.kind, "count": count}}

@@ -261,10 +261,12 @@ class Control:
         return json_response(self.sim.push.faults.to_json())
 
     async def set_push_faults(self, request: web.Request) -> web.Response:
-        """``POST push-faults {"delay"?, "duplicate"?, "drop"?: N | "all" | 0, "malformed"?}``.
+        """``POST push-faults {"delay"?, "duplicate"?, "drop"?: N | "all" | 0, "malformed"?, "silent"?}``.
 
         ``malformed``: ``{"kind", "count"?: N | "all"}`` (or just the kind), queued after
-        the malformed rules already there (see ``Simulator.malform_pushes``).
+        the malformed rules already there (see ``Simulator.malform_pushes``). ``silent``: the
+        resource types whose subscriptions are accepted and never delivered (replacing the
+        list; see ``Simulator.silence_pushes``).
         """
         body = await _body(request)
         if "delay" in body:
@@ -284,6 +286,14 @@ class Control:
             if isinstance(count, str) and count != "all":
                 raise BadCommand("'count' is a number or \"all\"")
             self.sim.malform_pushes(_get(rule, "kind", str), None if count == "all" else count)
+        if "silent" in body:
+            silent = _get(body, "silent", list)
+            if not all(isinstance(resource, str) for resource in silent):
+                raise BadCommand("'silent' is a list of resource types")
+            for resource in list(self.sim.push.faults.silent):
+                self.sim.silence_pushes(resource, False)
+            for resource in silent:
+                self.sim.silence_pushes(resource)
         return json_response(self.sim.push.faults.to_json())
 
     async def clear_push_faults(self, request: web.Request) -> web.Response:

@@ -1,7 +1,8 @@
 """Push deliveries: each change POSTed, in the wiki's shape, to every matching subscription.
 
 Deliveries run in background tasks (one ordered queue per notification URL), never inside
-the request that caused them. Faults: delay, duplicate, drop, malformed feature payloads.
+the request that caused them. Faults: delay, duplicate, drop, malformed feature payloads,
+silent resource types (subscriptions accepted, pushes never sent).
 A failing delivery is logged and never breaks the simulator.
 """
 
@@ -174,6 +175,9 @@ class PushFaults:
     drop_count: int = 0
     drop_all: bool = False
     malformed: list[MalformedPushes] = field(default_factory=list)
+    # Resource types whose subscriptions are accepted but never delivered (each delivery
+    # logged as dropped): a silent push, e.g. PRESENCE whose payload key is only inferred.
+    silent: set[str] = field(default_factory=set)
 
     def take_malformed(self) -> str | None:
         """Return the kind spoiling the next FEATURE push (consuming it), if any."""
@@ -190,6 +194,7 @@ class PushFaults:
         """No delay, no duplicate, no drop, no malformed push."""
         self.delay, self.duplicate, self.drop_count, self.drop_all = 0.0, False, 0, False
         self.malformed.clear()
+        self.silent.clear()
 
     def to_json(self) -> JsonDict:
         """Return the control API's JSON form."""
@@ -198,6 +203,7 @@ class PushFaults:
             "duplicate": self.duplicate,
             "drop": "all" if self.drop_all else self.drop_count,
             "malformed": [rule.to_json() for rule in self.malformed],
+            "silent": sorted(self.silent),
         }
 
 
@@ -290,7 +296,7 @@ class PushDispatcher:
             kind = self.faults.take_malformed() if isinstance(change, FeatureChange) else None
             body = {"subscriptionId": sub.id, key: [event if kind is None else malform_event(event, kind)]}
             copies = 2 if self.faults.duplicate else 1
-            dropped = self._take_drop()
+            dropped = resource_type in self.faults.silent or self._take_drop()
             for copy_no in range(1, copies + 1):
                 delivery = Delivery(
                     sub.notification_url, sub.id, resource_type, body, format_local_millis(self.clock.now()), copy_no

@@ -503,8 +503,21 @@ class Simulator:
         """
         self.push.faults.malformed.append(MalformedPushes(kind, count))
 
+    def silence_pushes(self, resource_type: str, silent: bool = True) -> None:
+        """Accept subscriptions of ``resource_type`` but never deliver their pushes (or deliver again).
+
+        Plays an API that takes a PRESENCE subscription and never pushes (its payload key is
+        an inference); each delivery is logged as dropped.
+        """
+        if resource_type not in A.RESOURCE_TYPES:
+            raise ValueError(f"unknown resource type {resource_type!r}: one of {', '.join(A.RESOURCE_TYPES)}")
+        if silent:
+            self.push.faults.silent.add(resource_type)
+        else:
+            self.push.faults.silent.discard(resource_type)
+
     def clear_push_faults(self) -> None:
-        """No delay, no duplicate, no drop, no malformed push."""
+        """No delay, no duplicate, no drop, no malformed push, no silent resource type."""
         self.push.faults.clear()
 
     def deliveries(self) -> list[JsonDict]:

@@ -6,19 +6,21 @@ exists, then assigns the one runtime data object. Home Assistant runs those tear
 (last first) when set-up fails at any step and after the platforms unload, so a retry or
 a reload always starts clean.
 
-Line sub-entries change in place (``_async_entry_updated``): a line added, renamed or
-removed adds, renames or removes that line's device, entities and push userIds, without
-touching the other lines. A change of the account (data or options) reloads once.
+Line sub-entries and options change in place (``_async_entry_updated``): a line added,
+renamed or removed adds, renames or removes that line's device, entities and push
+userIds, without touching the other lines; options apply to the running parts. A change
+of the account's data (reauth, reconfigure) reloads once, keeping the subscriptions.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import timedelta
 
 from homeassistant.components import webhook
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, Platform
-from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -34,7 +36,10 @@ from .billing.stays import StayManager
 from .billing.tariffs import Tariffs, retention_days
 from .const import (
     CONF_APPLICATION_ID,
+    CONF_ENTERPRISE_DISCOVERY,
+    CONF_LINE_NAME,
     CONF_PRESENCE_INTERVAL,
+    CONF_PUSH_BASE_URL,
     CONF_WEBHOOK_ID,
     DEFAULT_PRESENCE_INTERVAL,
     DOMAIN,
@@ -43,6 +48,7 @@ from .const import (
     LOGGER,
     MAX_REQUESTS_IN_FLIGHT,
     REQUEST_TIMEOUT,
+    SUBENTRY_TYPE_LINE,
 )
 from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
 from .data import LineConfig, VtxConfigEntry, VtxRuntimeData, configured_lines, reload_key
@@ -51,7 +57,7 @@ from .frontend import async_register_frontend
 from .frontend.websocket import async_setup_websocket
 from .lines.manager import LineManager
 from .lines.store import LineStore
-from .push import PushManager, async_remove_subscriptions
+from .push import PushManager, async_prepare_push, async_remove_subscriptions
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -107,6 +113,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
             translation_placeholders={"error": str(err)},
         ) from err
 
+    # Push first, before anything slow: the webhook takes (holds) pushes and the live
+    # subscriptions of ours are adopted, so that no push of theirs is refused or lost.
+    push_lifecycle = await async_prepare_push(hass, entry, client)
+
     lines = configured_lines(entry)
     presence_interval = timedelta(seconds=int(entry.options.get(CONF_PRESENCE_INTERVAL, DEFAULT_PRESENCE_INTERVAL)))
     features = VtxFeatureCoordinator(hass, entry, client, lines, FEATURE_POLL_INTERVAL)
@@ -140,7 +150,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
     entry.async_on_unload(stays.async_stop)
     await stays.async_load()
 
-    push = PushManager(hass, entry, client, features, presence, calls)
+    push = PushManager(hass, entry, client, features, presence, calls, push_lifecycle)
     entry.async_on_unload(push.async_stop)
     await push.async_start(subscribe=not starting)
 
@@ -171,6 +181,30 @@ async def async_setup_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:
     return True
 
 
+async def _async_apply_options(hass: HomeAssistant, entry: VtxConfigEntry, old: Mapping[str, object]) -> None:
+    """Apply changed options to the running entry: no entity goes unavailable, no reload.
+
+    Tariffs and bill-incoming price the next bill, the retention applies at once, the
+    presence interval takes effect when presence is polled (not pushed); discovery and the
+    push base URL touch only the subscriptions they change. The SIP domain is read where
+    it is used.
+    """
+    runtime = entry.runtime_data
+    options = entry.options
+    retention = timedelta(days=retention_days(options))
+    prune = retention != runtime.calls.retention
+    # Tariffs, internal extensions and retention: the open stays' totals are priced again.
+    await runtime.stays.async_apply_options(options)
+    if prune:
+        entry.async_create_background_task(hass, runtime.calls.async_prune(), f"{DOMAIN} apply retention")
+    interval = timedelta(seconds=int(options.get(CONF_PRESENCE_INTERVAL, DEFAULT_PRESENCE_INTERVAL)))
+    if interval != runtime.presence.configured_interval:
+        runtime.presence.set_configured_interval(interval, in_force=not runtime.push.presence_pushed)
+    if any(old.get(key) != options.get(key) for key in (CONF_ENTERPRISE_DISCOVERY, CONF_PUSH_BASE_URL)):
+        await runtime.push.async_options_changed()
+    LOGGER.debug("Options of %s applied in place", entry.title)
+
+
 def _async_remove_stale_devices(hass: HomeAssistant, entry: VtxConfigEntry, lines: dict[int, LineConfig]) -> None:
     """Remove the devices (and so the entities) of lines the entry no longer has.
 
@@ -185,11 +219,20 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: VtxConfigEntry, line
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> None:
-    """Apply line sub-entry changes in place; reload when the account itself changed."""
+    """Apply options and line sub-entry changes in place; reload when the account itself changed.
+
+    Only a change of the account's data (a reauth, a reconfigure: URL, credentials)
+    reloads; the subscriptions stay across it (they are the account's).
+    """
     runtime = entry.runtime_data
-    if reload_key(entry) != runtime.built_from:
+    data, options = reload_key(entry)
+    built_data, built_options = runtime.built_from
+    if data != built_data:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
+    if options != built_options:
+        runtime.built_from = (built_data, options)
+        await _async_apply_options(hass, entry, built_options)
     wanted = configured_lines(entry)
     current = runtime.lines
     registry = dr.async_get(hass)
@@ -202,12 +245,14 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
         runtime.presence.async_forget_line(user_id)
         runtime.calls.async_forget_line(user_id)
         runtime.manager.async_line_removed(user_id)
+        await runtime.stays.async_line_removed(user_id)
     for user_id, line in wanted.items():
         held = current.get(user_id)
         if held is not None and (held.name != line.name or held.subentry_id != line.subentry_id):
             held.name, held.subentry_id = line.name, line.subentry_id
             if device := registry.async_get_device_by_identifier((DOMAIN, str(user_id)), entry.entry_id):
                 registry.async_update_device(device.id, name=line.name)
+    _async_sync_line_names(hass, entry)
     # Devices of removed lines go with their sub-entry; a line given another userId in
     # the same sub-entry leaves its old device behind: remove it.
     _async_remove_stale_devices(hass, entry, wanted)
@@ -220,7 +265,9 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
                 coordinator.async_read_line(line.user_id)
                 for line in added
                 for coordinator in (runtime.features, runtime.presence)
-            )
+            ),
+            # A line added again finds its calls in the ledger (last call, missed calls).
+            *(runtime.calls.async_restore_line(line.user_id) for line in added),
         )
         for line in added:
             if line.user_id in current:  # not removed again meanwhile
@@ -228,6 +275,24 @@ async def _async_entry_updated(hass: HomeAssistant, entry: VtxConfigEntry) -> No
                 async_dispatcher_send(hass, signal_line_added(entry.entry_id), line)
     if added or removed:
         await runtime.push.async_lines_changed()
+
+
+@callback
+def _async_sync_line_names(hass: HomeAssistant, entry: VtxConfigEntry) -> None:
+    """Give a line sub-entry renamed with ⋮ > Rename (its title only) the same name in its data.
+
+    The title is the line's name (``LineConfig.from_subentry``); the data's copy is what
+    the sub-entry's reconfigure form suggests, so it follows.
+    """
+    for subentry in list(entry.subentries.values()):
+        if (
+            subentry.subentry_type == SUBENTRY_TYPE_LINE
+            and subentry.title
+            and subentry.data.get(CONF_LINE_NAME) != subentry.title
+        ):
+            hass.config_entries.async_update_subentry(
+                entry, subentry, data={**subentry.data, CONF_LINE_NAME: subentry.title}
+            )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: VtxConfigEntry) -> bool:

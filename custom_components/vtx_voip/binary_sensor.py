@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
@@ -26,7 +27,7 @@ PARALLEL_UPDATES = 0
 class VtxPresenceBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A line binary sensor derived from the line's presence."""
 
-    is_on_fn: Callable[[Presence | None], bool]
+    is_on_fn: Callable[[Presence | None], bool | None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,13 +35,16 @@ class VtxAccountBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A binary sensor of the API account, updated when push health changes."""
 
     is_on_fn: Callable[[VtxRuntimeData], bool]
+    attributes_fn: Callable[[VtxRuntimeData], dict[str, Any]] | None = None
 
 
 PRESENCE_BINARY_SENSORS: tuple[VtxPresenceBinarySensorEntityDescription, ...] = (
     VtxPresenceBinarySensorEntityDescription(
         key="on_call",
         translation_key="on_call",
-        is_on_fn=lambda presence: presence_status(presence) is PresenceStatus.ON_CALL,
+        is_on_fn=lambda presence: (
+            None if (status := presence_status(presence)) is None else status is PresenceStatus.ON_CALL
+        ),
     ),
 )
 
@@ -51,6 +55,8 @@ ACCOUNT_BINARY_SENSORS: tuple[VtxAccountBinarySensorEntityDescription, ...] = (
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
         is_on_fn=lambda runtime: runtime.push.healthy,
+        # Which resources' push proved silent (polled meanwhile): feature, call_log, presence.
+        attributes_fn=lambda runtime: {"silent": runtime.push.silent_resources},
     ),
 )
 
@@ -78,8 +84,8 @@ class VtxPresenceBinarySensor(VtxLineEntity[VtxPresenceCoordinator], BinarySenso
     entity_description: VtxPresenceBinarySensorEntityDescription
 
     @property
-    def is_on(self) -> bool:
-        """The value derived from the presence."""
+    def is_on(self) -> bool | None:
+        """The value derived from the presence (unknown while the presence is)."""
         return self.entity_description.is_on_fn(self.coordinator.line_data(self.line.user_id))
 
 
@@ -88,20 +94,27 @@ class VtxAccountBinarySensor(VtxAccountEntity, BinarySensorEntity):
 
     entity_description: VtxAccountBinarySensorEntityDescription
 
-    _written: bool | None = None
+    _written: tuple[bool, dict[str, Any] | None] | None = None
 
     async def async_added_to_hass(self) -> None:
         """Follow push health."""
         await super().async_added_to_hass()
-        self._written = self.is_on
+        self._written = (self.is_on, self.extra_state_attributes)
         self.async_on_remove(async_dispatcher_connect(self.hass, signal_push(self._entry.entry_id), self._async_push))
 
     @callback
     def _async_push(self) -> None:
-        """Write the state when it changed (not at every push)."""
-        if (value := self.is_on) != self._written:
+        """Write the state when it or its attributes changed (not at every push)."""
+        if (value := (self.is_on, self.extra_state_attributes)) != self._written:
             self._written = value
             self.async_write_ha_state()
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The account's attributes (push: which resources are silent)."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self._entry.runtime_data)
 
     @property
     def is_on(self) -> bool:

@@ -6,7 +6,7 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .billing.stays import EVENT_CHECK_OUT, StayManager
+from .billing.stays import StayManager
 from .coordinator import VtxFeatureCoordinator
 from .data import LineConfig, VtxConfigEntry
 from .entity import VtxLineEntity, async_add_line_entities
@@ -58,10 +58,11 @@ class VtxResetLineButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
 
 
 class VtxCheckOutButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
-    """Checks the line's stay out, as ``vtx_voip.check_out`` does; the bill goes on the bus.
+    """Checks the line's stay out, as ``vtx_voip.check_out`` does.
 
-    The bill is fired as ``vtx_voip_check_out`` (the action's answer for this line, with the
-    line's ``device_id``), for an automation (the check-out blueprint) to send on.
+    The stays fire the bill as ``vtx_voip_check_out`` (the action's answer for this line,
+    with the line's ``device_id``) at every check-out, for an automation (the check-out
+    blueprint) to send on.
     """
 
     def __init__(
@@ -70,7 +71,6 @@ class VtxCheckOutButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
         """Initialise."""
         super().__init__(coordinator, entry, line, CHECK_OUT)
         self._stays = stays
-        self._entry_id = entry.entry_id
 
     @property
     def available(self) -> bool:
@@ -78,7 +78,5 @@ class VtxCheckOutButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
         return True
 
     async def async_press(self) -> None:
-        """Check the stay out and fire its bill."""
-        bill = await self._stays.async_check_out(self.line)
-        device_id = self.registry_entry.device_id if self.registry_entry else None
-        self.hass.bus.async_fire(EVENT_CHECK_OUT, {"config_entry_id": self._entry_id, "device_id": device_id, **bill})
+        """Check the stay out (its bill is fired by the stays)."""
+        await self._stays.async_check_out(self.line)

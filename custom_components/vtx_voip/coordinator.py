@@ -19,8 +19,10 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxRateLimitError
+from .api.assumptions import RESOURCE_PRESENCE
 from .const import DOMAIN, LOGGER
 from .helpers import vtx_exception_handler
 from .lines.config import LineConfig
@@ -37,6 +39,13 @@ OWN_WRITES_KEPT: Final = 8
 # Lines whose read failed while others worked are read again this long after (or after the
 # API's Retry-After, if longer), not only at the next poll of every line.
 FAILED_LINE_RETRY: Final = timedelta(seconds=60)
+# A poll that failed as a whole is tried again after 30 s, then 1, 2, 4 minutes... (never
+# later than the next poll), not only at the next poll, which may be 15 minutes away.
+FAILED_POLL_RETRY: Final = timedelta(seconds=30)
+# While polls fail, a line whose state a read or a push confirmed within the stale window
+# stays available: two polling cycles, and at least this long.
+STALE_WINDOW_MIN: Final = timedelta(minutes=5)
+STALE_WINDOW_CYCLES: Final = 2
 # The entities fed by a line's presence (domain, key): with all of them disabled it is not read.
 PRESENCE_ENTITIES: Final = (("sensor", "presence"), ("binary_sensor", "on_call"), ("sensor", "line_status"))
 # Up to this many lines are read at once; more are read in shares spread over the poll
@@ -46,7 +55,7 @@ SPREAD_MIN_TICK: Final = timedelta(seconds=1)
 
 
 def signal_poll_found_changes(entry_id: str) -> str:
-    """Dispatcher signal: a feature poll found changes that no push or write brought."""
+    """Dispatcher signal: a poll found changes that no push or write brought (argument: its resource, FEATURE when none)."""
     return f"{DOMAIN}_{entry_id}_poll_found_changes"
 
 
@@ -58,6 +67,10 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     is the whole update failed. A read the client did not send because the API asked it
     to wait (``Retry-After``) keeps that line's data as it was. Each line's loss is logged
     once, at info, and once when it is back.
+
+    A poll that fails as a whole does not blank what is known: a line whose state a read
+    or a push confirmed within the stale window (``stale_window``) stays available, and
+    the poll is tried again with back-off (``FAILED_POLL_RETRY``, doubling) until it works.
     """
 
     resource: str
@@ -97,6 +110,16 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._other_listeners: dict[object, CALLBACK_TYPE] = {}
         # Listeners told which line changed (None: every line may have, after a poll).
         self._change_listeners: dict[object, Callable[[int | None], None]] = {}
+        # When a read or a push last confirmed each line's state (this machine's clock).
+        self._confirmed: dict[int, datetime] = {}
+        # Polls failed as a whole in a row (the back-off), and the timer that makes lines
+        # unavailable once their stale window is over while polls still fail.
+        self._failed_polls = 0
+        self._cancel_expiry: Callable[[], None] | None = None
+        # Lines whose entities were told that their stale window ended.
+        self._stale: set[int] = set()
+        # The API refused our credentials at the last poll: nothing held is trusted then.
+        self._auth_failed = False
 
     @callback
     def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:
@@ -150,8 +173,76 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         """Read one line's resource."""
 
     def line_available(self, user_id: int) -> bool:
-        """Whether a line's data is current."""
-        return self.last_update_success and user_id in (self.data or {})
+        """Whether a line's data is current: held, and the last poll worked or it is confirmed recently.
+
+        Credentials the API refused make every line unavailable at once (re-authentication).
+        """
+        return user_id in (self.data or {}) and (
+            self.last_update_success or (not self._auth_failed and self._fresh(user_id))
+        )
+
+    @property
+    def full_interval(self) -> timedelta | None:
+        """How often every line is read (presence reads them in shares over its poll interval)."""
+        return self.update_interval
+
+    @property
+    def stale_window(self) -> timedelta:
+        """How long a confirmed state is trusted while polls fail."""
+        interval = self.full_interval
+        return max(STALE_WINDOW_MIN, interval * STALE_WINDOW_CYCLES) if interval else STALE_WINDOW_MIN
+
+    def _fresh(self, user_id: int) -> bool:
+        confirmed = self._confirmed.get(user_id)
+        return confirmed is not None and dt_util.utcnow() - confirmed <= self.stale_window
+
+    @callback
+    def _confirm(self, user_id: int) -> None:
+        """Note that a read or a push just confirmed a line's state."""
+        self._confirmed[user_id] = dt_util.utcnow()
+        self._stale.discard(user_id)
+
+    @callback
+    def _async_refresh_finished(self) -> None:
+        """While polls fail, make lines unavailable when their stale window ends (no poll says so)."""
+        self._cancel_expiry_timer()
+        if self.last_update_success or not self.data:
+            self._stale.clear()
+            return
+        if self._auth_failed:
+            # Nothing held is trusted: tell every line (a poll may have failed before this one).
+            if self._stale != set(self.data):
+                self._stale = set(self.data)
+                self.async_update_listeners()
+            return
+        now = dt_util.utcnow()
+        window = self.stale_window
+        ends = {user_id: confirmed + window for user_id, confirmed in self._confirmed.items() if user_id in self.data}
+        if stale := {user_id for user_id, end in ends.items() if end < now} - self._stale:
+            # Their window ended (maybe just before this poll failed again): tell their entities.
+            self._stale |= stale
+            self.async_update_listeners()
+        if not (pending := [end for end in ends.values() if end >= now]):
+            return
+
+        @callback
+        def _expired(_now: datetime) -> None:
+            self._cancel_expiry = None
+            self._async_refresh_finished()
+
+        self._cancel_expiry = async_call_later(self.hass, (min(pending) - now).total_seconds() + 1, _expired)
+
+    def _cancel_expiry_timer(self) -> None:
+        if self._cancel_expiry is not None:
+            self._cancel_expiry()
+            self._cancel_expiry = None
+
+    def _poll_retry_delay(self) -> float | None:
+        """Seconds until a poll that failed as a whole is tried again (None: at the next poll)."""
+        delay: float = FAILED_POLL_RETRY.total_seconds() * 2 ** min(self._failed_polls - 1, 16)
+        if self.update_interval is not None and delay >= self.update_interval.total_seconds():
+            return None
+        return delay
 
     def line_data(self, user_id: int) -> T | None:
         """Return a line's current data, if any."""
@@ -195,6 +286,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
                 continue
             if isinstance(result, VtxAuthenticationError):
                 if result.status == 401:
+                    self._auth_failed = True
                     raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from result
                 forbidden += 1
             if isinstance(result, VtxRateLimitError):
@@ -208,15 +300,24 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
                     user_id, previous.get(user_id, self._last_known.get(user_id)), result, seq_at_start
                 )
         if user_ids and forbidden == len(user_ids):
+            self._auth_failed = True
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
         if user_ids and len(errors) == len(user_ids):
             error = rate_limited or next(iter(errors.values()))
+            self._failed_polls += 1
+            backoff = self._poll_retry_delay()
+            asked = rate_limited.retry_after if rate_limited else None
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="rate_limited" if rate_limited else "update_failed",
                 translation_placeholders=None if rate_limited else {"error": str(error)},
-                retry_after=rate_limited.retry_after if rate_limited else None,
+                retry_after=max(asked or 0, backoff) if backoff is not None else asked,
             ) from error
+        self._failed_polls = 0
+        self._auth_failed = False
+        for user_id, result in zip(user_ids, results, strict=True):
+            if not isinstance(result, BaseException):
+                self._confirm(user_id)
         self._log_line_health(errors, set(data))
         self._last_known = {
             user_id: value
@@ -257,8 +358,9 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._cancel_retry = async_call_later(self.hass, delay, _retry)
 
     async def async_shutdown(self) -> None:
-        """Cancel the retry of failed lines too."""
+        """Cancel the retry of failed lines and the stale window's timer too."""
         self._schedule_retry(set(), None)
+        self._cancel_expiry_timer()
         await super().async_shutdown()
 
     @callback
@@ -270,6 +372,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         """Store one line's data outside a poll and tell the entities."""
         self.data = {**(self.data or {}), user_id: value}
         self._last_known.pop(user_id, None)
+        self._confirm(user_id)
         if user_id in self._failing:
             self._failing.discard(user_id)
             LOGGER.info("Line %s: its %s is known again", user_id, self.resource)
@@ -297,6 +400,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         """
         self._failing.discard(user_id)
         self._last_known.pop(user_id, None)
+        self._confirmed.pop(user_id, None)
         if self.data is not None and user_id in self.data:
             self.data = {uid: value for uid, value in self.data.items() if uid != user_id}
 
@@ -304,13 +408,16 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
 class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
     """The features of every line, by featName.
 
-    Ordering never compares two clocks. A pushed feature whose ``previousValue`` is the
-    feature held is applied, whatever its ``eventTime`` (causality). Otherwise pushes are
-    ordered among themselves by ``eventTime``, and against a poll by the ``Date`` header
-    of the poll's answer: both the server's clock. A push or write applied while a poll
-    ran wins over it unless the poll's answer is known to be the newer. An ``eventTime``
-    far ahead of the server's own time is taken as the server's time, so that it cannot
-    freeze a feature; every poll starts each feature's ordering afresh.
+    Ordering never compares two clocks. A push is stale when its ``eventTime`` is older
+    than the server time (the ``Date`` header) of the read or write that produced the
+    state held, even if its ``previousValue`` is that state; within that second (a
+    ``Date`` header counts whole seconds) its ``previousValue`` decides. After it, a
+    pushed feature whose ``previousValue`` is the feature held is applied (causality);
+    otherwise pushes are ordered among themselves by ``eventTime``. A push or write
+    applied while a poll ran wins over it unless the poll's answer is known to be the
+    newer. An ``eventTime`` far ahead of the server's own time is taken as the server's
+    time, so that it cannot freeze a feature; every poll starts each feature's ordering
+    afresh.
     """
 
     resource = "features"
@@ -389,8 +496,9 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         if self._applied_seq.get(feature_id, -1) <= seq_at_start:
             return False
         event = self._event_time.get(feature_id)
-        # Kept unless the poll's answer is known to be the newer (server clock to server clock).
-        return server_time is None or event is None or event >= server_time - DATE_RESOLUTION
+        # Kept unless the poll's answer is known to be the newer (server clock to server
+        # clock: an event before the second of the poll's Date header is older).
+        return server_time is None or event is None or event >= server_time
 
     @callback
     def _async_poll_found_changes(self) -> None:
@@ -407,14 +515,25 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         return (self.data or {}).get(user_id, {}).get(feat_name)
 
     def _is_newer(self, feature_id: int, event_time: datetime | None) -> bool:
-        """Whether a push (not following on from what is held) is newer than what is held."""
+        """Whether a push (not following on from what is held) is newer than the pushes applied since the last read."""
         if event_time is None:
             return True
         last = self._event_time.get(feature_id)
-        if last is not None and event_time < last:
-            return False
-        read_at = self._read_at.get(feature_id)
-        return read_at is None or event_time >= read_at - DATE_RESOLUTION
+        return last is None or event_time >= last
+
+    def _read_order(self, feature_id: int, event_time: datetime | None) -> int:
+        """Where an event falls against the read or write that produced the state held (its ``Date``).
+
+        -1: before it (stale, whatever its previousValue); 0: within that second (the
+        ``Date`` header counts whole seconds: the previousValue decides); 1: after it, or
+        unknown.
+        """
+        held_at = self._read_at.get(feature_id)
+        if event_time is None or held_at is None:
+            return 1
+        if event_time < held_at:
+            return -1
+        return 0 if event_time < held_at + DATE_RESOLUTION else 1
 
     @callback
     def async_apply_feature(
@@ -434,14 +553,26 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         key = self._event_key(event_time)
         last = self._event_time.get(feature.id)
         if current == feature:
-            # Nothing to change, but older events arriving after this one are now stale.
+            # Nothing to change (the state held is confirmed), but older events arriving
+            # after this one are now stale.
+            self._confirm(feature.user_id)
             if key is not None and (last is None or key > last):
                 self._event_time[feature.id] = key
             return False
-        # Causality: an event following on from what is held is applied whatever its
-        # eventTime against a poll (another clock), but never when an event applied since
-        # is newer on the server's own clock (pushes among themselves by eventTime).
+        # An event older than the read or write that produced the state held (server clock
+        # to server clock: eventTime against its Date header) is stale even if its
+        # previousValue is what is held: the state held is newer than the event.
+        order = self._read_order(feature.id, key)
+        if order < 0:
+            LOGGER.debug("Ignoring an event for feature %s older than the read or write of the state held", feature.id)
+            return False
+        # Causality: an event following on from what is held is applied, but never when an
+        # event applied since is newer (pushes among themselves by eventTime).
         follows_on = previous is not None and previous == current and not (key and last and key < last)
+        if order == 0 and previous is not None and not follows_on:
+            # Within the second of that read or write, the previousValue decides.
+            LOGGER.debug("Ignoring an event for feature %s not following on from the state read", feature.id)
+            return False
         if not follows_on and feature in self._own_writes.get(feature.id, ()):
             LOGGER.debug("Ignoring the late echo of an earlier write of feature %s", feature.id)
             return False
@@ -491,9 +622,10 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         self._seq += 1
         self._applied_seq[feature.id] = self._seq
         self._own_writes.setdefault(feature.id, deque(maxlen=OWN_WRITES_KEPT)).append(feature)
-        # Our own write is the newest state: pushes from before it are older.
-        if (now := self._server_now()) is not None:
-            self._event_time[feature.id] = now
+        # Our own write is the newest state, as of the server's time of its answer (its
+        # Date header, whole seconds): events from before it are older.
+        self._read_at[feature.id] = self.client.server_now().replace(microsecond=0)
+        self._event_time.pop(feature.id, None)
         self._async_store_line(feature.user_id, {**line, feature.name: feature})
 
 
@@ -519,6 +651,11 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
         self._share = 0
         self._read_all_next = True
         self.set_poll_interval(self.poll_interval)
+
+    @property
+    def full_interval(self) -> timedelta | None:
+        """How often every line is read: the poll interval (a share of the lines per update)."""
+        return self.poll_interval
 
     # --- which lines, and when -------------------------------------------------------
     def is_polled(self, user_id: int) -> bool:
@@ -553,6 +690,15 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
         shares = self._shares(len(self.lines))
         self.update_interval = None if interval is None else interval / shares
 
+    @callback
+    def set_configured_interval(self, interval: timedelta, *, in_force: bool) -> None:
+        """Take the option's new interval; with ``in_force`` (presence not pushed) poll at it from now on."""
+        self.configured_interval = interval
+        if in_force:
+            self.set_poll_interval(interval)
+            if self._listeners:
+                self._schedule_refresh()
+
     def _lines_to_read(self) -> list[int]:
         """Every polled line on the first read and when asked; else the next share of them."""
         polled = self.polled_lines()
@@ -580,6 +726,12 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
             return False
         return await super().async_read_line(user_id)
 
+    @callback
+    def _async_poll_found_changes(self) -> None:
+        """Tell push health: a presence poll found changes that no push brought (silent PRESENCE push)."""
+        if self.config_entry is not None:
+            async_dispatcher_send(self.hass, signal_poll_found_changes(self.config_entry.entry_id), RESOURCE_PRESENCE)
+
     @staticmethod
     def _modified(presence: Presence | None) -> datetime | None:
         state = presence.effective if presence is not None else None
@@ -606,6 +758,7 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
             return False
         held = (self.data or {}).get(user_id)
         if held == presence:
+            self._confirm(user_id)
             return False
         held_time, new_time = self._modified(held), self._modified(presence)
         if held_time is not None and new_time is not None and new_time != held_time:

@@ -99,8 +99,8 @@ class VtxLineEntity[CoordinatorT: VtxLinesCoordinator[Any]](CoordinatorEntity[Co
 
     @property
     def available(self) -> bool:
-        """Available when this line's data is current."""
-        return super().available and self.coordinator.line_available(self.line.user_id)
+        """Available when this line's data is current (confirmed recently, even while a poll fails)."""
+        return self.coordinator.line_available(self.line.user_id)
 
     def _state_source(self) -> object:
         """Return what this entity's state is made of, compared at each update of its line.

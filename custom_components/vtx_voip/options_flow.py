@@ -24,9 +24,11 @@ from homeassistant.helpers.selector import (
 import probatio as vol
 
 from .api import normalize_base_url
+from .billing.numbering import InvalidExtensionsError, format_extension_ranges, parse_extension_ranges
 from .billing.tariffs import (
     CONF_BILL_INCOMING,
     CONF_BILLING,
+    CONF_INTERNAL_EXTENSIONS,
     CONF_MINIMUM,
     CONF_PRICE,
     CONF_RETENTION_DAYS,
@@ -38,6 +40,7 @@ from .billing.tariffs import (
     PRICED_CLASSES,
     Billing,
     Tariffs,
+    extension_ranges,
     retention_days,
 )
 from .const import (
@@ -95,6 +98,7 @@ TARIFFS_SCHEMA: Final = vol.Schema(
             vol.Required(destination_class.value): section(_CLASS_SCHEMA, {"collapsed": False})
             for destination_class in PRICED_CLASSES
         },
+        vol.Optional(CONF_INTERNAL_EXTENSIONS): TextSelector(),
         vol.Required(CONF_BILL_INCOMING, default=False): BooleanSelector(),
         vol.Required(CONF_RETENTION_DAYS, default=DEFAULT_RETENTION_DAYS): NumberSelector(
             NumberSelectorConfig(
@@ -122,6 +126,9 @@ def tariff_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
         }
     return {
         CONF_TARIFFS: tariffs,
+        CONF_INTERNAL_EXTENSIONS: format_extension_ranges(
+            parse_extension_ranges(user_input.get(CONF_INTERNAL_EXTENSIONS))
+        ),
         CONF_BILL_INCOMING: bool(user_input.get(CONF_BILL_INCOMING, False)),
         CONF_RETENTION_DAYS: int(user_input.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)),
     }
@@ -145,6 +152,7 @@ def tariff_suggestions(options: Mapping[str, Any]) -> dict[str, Any]:
             }
             for destination_class, tariff in tariffs.classes.items()
         },
+        CONF_INTERNAL_EXTENSIONS: format_extension_ranges(extension_ranges(options)),
         CONF_BILL_INCOMING: tariffs.bill_incoming,
         CONF_RETENTION_DAYS: retention_days(options),
     }
@@ -217,13 +225,18 @@ class VtxOptionsFlow(OptionsFlow):
         )
 
     async def async_step_tariffs(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the price of each destination class, whether incoming calls cost, the retention."""
+        """Ask for the price of each destination class, the internal extensions, whether incoming calls cost, the retention."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self._save(tariff_options(user_input))
+            try:
+                return self._save(tariff_options(user_input))
+            except InvalidExtensionsError:
+                errors[CONF_INTERNAL_EXTENSIONS] = "invalid_extensions"
         return self.async_show_form(
             step_id="tariffs",
             data_schema=self.add_suggested_values_to_schema(
-                TARIFFS_SCHEMA, tariff_suggestions(self.config_entry.options)
+                TARIFFS_SCHEMA, user_input or tariff_suggestions(self.config_entry.options)
             ),
+            errors=errors,
             description_placeholders={"currency": self.hass.config.currency},
         )

@@ -7,8 +7,13 @@ Rules, first match wins, on the effective block (``current``, else ``c5``):
 1. enhancedActivity in ON_CALL_ACTIVITIES              -> ``on_call``
 2. activity in OFFLINE_ACTIVITIES                      -> ``offline``
 3. activity in AVAILABLE_ACTIVITIES                    -> ``available``
-4. activity ``UNKNOWN`` or missing                     -> ``unknown``
-5. anything else                                       -> ``unknown``, logged once per value
+4. activity ``UNKNOWN`` or missing                     -> unknown (``None``)
+5. anything else                                       -> unknown (``None``), logged once per value
+
+Unknown is Home Assistant's own ``unknown`` state, not an option of the sensor: the API
+saying it does not know is not "free" (*On a call* is unknown too, and so is *Line
+status*). Earlier versions had an option ``unknown``; its state value was ``unknown`` as
+HA's own is, so automations that compare with ``unknown`` keep working.
 """
 
 from __future__ import annotations
@@ -21,12 +26,11 @@ from .const import LOGGER
 
 
 class PresenceStatus(StrEnum):
-    """States of the ``presence`` sensor."""
+    """States of the ``presence`` sensor (unknown presence is ``None``: Home Assistant's unknown)."""
 
     AVAILABLE = "available"
     ON_CALL = "on_call"
     OFFLINE = "offline"
-    UNKNOWN = "unknown"
 
 
 class LineStatus(StrEnum):
@@ -55,11 +59,11 @@ def _log_unseen(kind: str, value: str) -> None:
         LOGGER.info("Presence %s %r is not known to this integration; shown as unknown", kind, value)
 
 
-def presence_status(presence: Presence | None) -> PresenceStatus:
-    """Map a presence body to a ``PresenceStatus`` (rules in the module docstring)."""
+def presence_status(presence: Presence | None) -> PresenceStatus | None:
+    """Map a presence body to a ``PresenceStatus``, ``None`` when unknown (rules in the module docstring)."""
     state: PresenceState | None = presence.effective if presence is not None else None
     if state is None:
-        return PresenceStatus.UNKNOWN
+        return None
     enhanced = (state.enhanced_activity or "").upper()
     activity = (state.activity or "").upper()
     if enhanced in ON_CALL_ACTIVITIES:
@@ -72,15 +76,17 @@ def presence_status(presence: Presence | None) -> PresenceStatus:
         return PresenceStatus.AVAILABLE
     if activity not in UNKNOWN_ACTIVITIES:
         _log_unseen("activity", activity)
-    return PresenceStatus.UNKNOWN
+    return None
 
 
-def line_status(presence: PresenceStatus | None, *, dnd: bool, forwarded: bool) -> LineStatus:
+def line_status(presence: PresenceStatus | None, *, dnd: bool, forwarded: bool) -> LineStatus | None:
     """Merge presence, DND and the unconditional forward into one state for a board.
 
-    Order: offline, on a call, do not disturb, forwarded, available (an unknown presence
-    counts as available when nothing else applies).
+    Order: offline, on a call, do not disturb, forwarded, available. An unknown presence
+    (``None``) makes the status unknown: the line may be offline or on a call.
     """
+    if presence is None:
+        return None
     if presence is PresenceStatus.OFFLINE:
         return LineStatus.OFFLINE
     if presence is PresenceStatus.ON_CALL:

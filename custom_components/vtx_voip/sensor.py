@@ -72,7 +72,7 @@ PRESENCE_SENSORS: tuple[VtxPresenceSensorEntityDescription, ...] = (
         translation_key="presence",
         device_class=SensorDeviceClass.ENUM,
         options=[status.value for status in PresenceStatus],
-        value_fn=lambda presence: presence_status(presence).value,
+        value_fn=lambda presence: status.value if (status := presence_status(presence)) else None,
         attributes_fn=_presence_attributes,
     ),
 )
@@ -189,8 +189,8 @@ class VtxPresenceSensor(VtxLineEntity[VtxPresenceCoordinator], SensorEntity):
 class VtxLineStatusSensor(VtxLineEntity[VtxPresenceCoordinator], SensorEntity):
     """One state for a board: presence merged with DND and the unconditional forward.
 
-    Follows both coordinators; available when the line's features are current (its
-    presence may be unknown).
+    Follows both coordinators; available when the line's features are current. Unknown
+    while the line's presence is (not read, or unknown to the API).
     """
 
     def __init__(
@@ -219,19 +219,20 @@ class VtxLineStatusSensor(VtxLineEntity[VtxPresenceCoordinator], SensorEntity):
         return self.native_value
 
     @property
-    def native_value(self) -> str:
-        """The merged status."""
+    def native_value(self) -> str | None:
+        """The merged status (unknown while the presence is)."""
         user_id = self.line.user_id
         presence = (
             presence_status(self.coordinator.line_data(user_id)) if self.coordinator.line_available(user_id) else None
         )
         dnd = self._features.feature(user_id, FEATURE_DND)
         cfu = self._features.feature(user_id, FEATURE_CFU)
-        return line_status(
+        status = line_status(
             presence,
             dnd=dnd is not None and dnd.active,
             forwarded=cfu is not None and cfu.active,
-        ).value
+        )
+        return None if status is None else status.value
 
 
 class VtxCallSensor(SensorEntity):

@@ -1,4 +1,8 @@
-"""Actions of the VTX VoIP integration: forwards, check-out reset, call history, stays."""
+"""Actions of the VTX VoIP integration: forwards, check-out reset, call history, stays.
+
+Call records are personal data of the guests: ``get_call_history`` and ``check_out``
+(which answers with the bill) are for administrators; ``check_in`` is open to every user.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .billing.bill import async_line_bill, sum_totals, totals
+from .billing.bill import sum_totals, totals
 from .billing.ledger import LedgerError
 from .billing.stays import ledger_failed
 from .const import DOMAIN, FORWARD_FEATURES
@@ -151,9 +156,7 @@ async def _async_get_call_history(call: ServiceCall) -> ServiceResponse:
     for entry, line in _target_lines(call.hass, call):
         runtime = entry.runtime_data
         try:
-            bill = await async_line_bill(
-                call.hass, runtime.calls, runtime.client, runtime.stays.tariffs, line.user_id, start, end
-            )
+            bill = await runtime.stays.async_range_bill(line.user_id, start, end)
         except LedgerError as err:
             raise ledger_failed(err) from err
         history = history and bill.history
@@ -226,7 +229,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=LINE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    hass.services.async_register(
+    async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_GET_CALL_HISTORY,
         _async_get_call_history,
@@ -236,6 +240,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_CHECK_IN, _async_check_in, schema=CHECK_IN_SCHEMA, supports_response=SupportsResponse.OPTIONAL
     )
-    hass.services.async_register(
-        DOMAIN, SERVICE_CHECK_OUT, _async_check_out, schema=LINE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_CHECK_OUT,
+        _async_check_out,
+        schema=LINE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )

@@ -65,7 +65,8 @@ def test_every_way_of_writing_a_swiss_number_is_the_same(national: str, form: st
     assert number == f"+41{national}"
     spaced = format_number(number)
     assert normalize_number(spaced) == number
-    assert spaced.count(" ") == 4
+    # Service numbers are written nationally (0800 123 456), the others +41 22 566 21 94.
+    assert spaced.count(" ") == (2 if national.startswith(("80", "84", "86", "87", "90")) else 4)
     assert number_of_login(login_name(number)) == number
     assert domain_of_login(login_name(number, "Pbx.Example.CH")) == "pbx.example.ch"
     ref = parse_line_ref(text)
@@ -82,8 +83,38 @@ def test_parse_line_ref_never_raises(text: str) -> None:
             assert normalize_number(ref.number) == ref.number
 
 
+@pytest.mark.parametrize(
+    ("number", "spaced"),
+    [
+        ("+41225662194", "+41 22 566 21 94"),
+        ("+41791234567", "+41 79 123 45 67"),
+        ("+41901234567", "0901 234 567"),  # premium rate: the Swiss plan writes it nationally
+        ("+41906123456", "0906 123 456"),
+        ("+41800123456", "0800 123 456"),
+        ("+41848123456", "0848 123 456"),
+        ("+41840123456", "0840 123 456"),
+        ("+4930123456", "+49 30 123456"),  # grouped by country code, then area code where known
+        ("+4915112345678", "+49 151 12345678"),
+        ("+49221123456", "+49 221123456"),
+        ("+33142685300", "+33 1 42 68 53 00"),
+        ("+12125550100", "+1 212 555 0100"),
+        ("+442079460000", "+44 20 7946 0000"),
+        ("+447911123456", "+44 7911123456"),
+        ("+79161234567", "+7 9161234567"),
+        ("+352123456", "+352 123456"),
+        ("+80012345678", "+800 12345678"),
+        ("112", "112"),  # no E.164 number: as given
+        ("anonymous", "anonymous"),
+    ],
+)
+def test_format_number(number: str, spaced: str) -> None:
+    """Numbers grouped per the Swiss plan, international ones after their country code."""
+    assert format_number(number) == spaced
+    if spaced.startswith(("+", "0")) and spaced != number:
+        assert normalize_number(spaced) == number
+
+
 def test_names_and_foreign_numbers() -> None:
-    assert format_number("+33123456789") == "+33123456789"
     assert default_line_name(176125, "+41225662194") == "+41 22 566 21 94"
     assert default_line_name(176125, None) == "Line 176125"
     assert number_of_login("room101@pbx.example.ch") is None

@@ -1,17 +1,25 @@
-"""Unavailability and recovery: one line failing, every line failing, logged once each way."""
+"""Unavailability and recovery: one line failing, every line failing, logged once each way.
+
+A poll that fails as a whole blanks nothing that a read or a push confirmed within the
+stale window; it is tried again with back-off (30 s, 1, 2, 4 minutes...).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 import logging
 
-from homeassistant.const import STATE_UNAVAILABLE
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101
+
+FEAT = "GET /openapi/v1/users/{user_id}/feat"
 
 # The entities fed by the coordinators, per line.
 FEATURE_ENTITIES = (
@@ -35,6 +43,12 @@ async def _refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await entry.runtime_data.features.async_refresh()
     await entry.runtime_data.presence.async_refresh()
     await hass.async_block_till_done()
+
+
+async def _travel(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _count(caplog: pytest.LogCaptureFixture, text: str) -> int:
@@ -72,13 +86,25 @@ async def test_one_line_failing(
 
 
 async def test_every_line_failing(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """The API down: every line entity unavailable, the account's version stays; then recovery."""
+    """The API down: lines stay as confirmed for the stale window, then unavailable; then recovery."""
     caplog.set_level(logging.INFO, logger="custom_components.vtx_voip")
     simulator.fail_next(503, count=None)
     for _ in range(2):
         await _refresh(hass, init_integration)
+    for line in ("room_101", "room_102"):
+        assert not any(_unavailable(hass, line).values()), line
+    # Past the stale window (the retries fail meanwhile): unknown now, so unavailable.
+    window = max(
+        init_integration.runtime_data.features.stale_window, init_integration.runtime_data.presence.stale_window
+    )
+    for _ in range(int(window / timedelta(minutes=1)) + 2):
+        await _travel(hass, freezer, timedelta(minutes=1))
     for line in ("room_101", "room_102"):
         assert all(_unavailable(hass, line).values()), line
     assert hass.states.get("sensor.openapi_291908_bus_ent_api_version").state == "7.7.2.12"
@@ -105,7 +131,9 @@ async def test_one_line_then_every_line(
     assert not any(_unavailable(hass, "room_101", PRESENCE_ENTITIES).values())
     simulator.fail_next(503, count=None)
     await _refresh(hass, init_integration)
-    assert all(_unavailable(hass, "room_102").values())
+    # Room 102 was confirmed by the poll before: it stays; Room 101's features were not.
+    assert not any(_unavailable(hass, "room_102").values())
+    assert all(_unavailable(hass, "room_101", FEATURE_ENTITIES).values())
     simulator.clear_faults()
     await _refresh(hass, init_integration)
     await _refresh(hass, init_integration)
@@ -127,3 +155,48 @@ async def test_push_brings_a_failed_line_back(
     await hass.async_block_till_done()
     assert hass.states.get("switch.room_101_do_not_disturb").state == "on"
     assert hass.states.get("sensor.room_101_line_status").state == "do_not_disturb"
+
+
+async def test_failed_poll_keeps_pushed_lines_and_is_retried(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Two 503s fail a reconciliation poll while push works: nothing goes unavailable, a DND push
+    applies, and the poll is tried again 30 s later (not 15 minutes later)."""
+    features = init_integration.runtime_data.features
+    assert init_integration.runtime_data.push.healthy
+    simulator.fail_next(503, count=2)
+    await features.async_refresh()
+    await hass.async_block_till_done()
+    assert not features.last_update_success
+    assert not any(_unavailable(hass, "room_101", FEATURE_ENTITIES).values())
+    assert not any(_unavailable(hass, "room_102", FEATURE_ENTITIES).values())
+    simulator.set_dnd(ROOM_101, True)
+    await simulator.wait_for_pushes()
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
+
+    simulator.reset_request_counts()
+    await _travel(hass, freezer, timedelta(seconds=31))
+    assert simulator.request_counts().get(FEAT, 0) == 2
+    assert features.last_update_success
+
+
+async def test_failed_polls_back_off(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """While the API stays down, the poll is tried again after 30 s, 1, 2, 4 minutes..."""
+    features = init_integration.runtime_data.features
+    simulator.fail_next(503, count=None)
+    await features.async_refresh()
+    await hass.async_block_till_done()
+    assert not features.last_update_success
+    # When each retry came, in seconds after the failed poll (travelling 10 s at a time).
+    retries: list[int] = []
+    simulator.reset_request_counts()
+    for step in range(1, 48):
+        await _travel(hass, freezer, timedelta(seconds=10))
+        if simulator.request_counts().get(FEAT, 0):
+            retries.append(step * 10)
+            simulator.reset_request_counts()
+    gaps = [later - earlier for earlier, later in zip([0, *retries], retries, strict=False)]
+    assert gaps == [30, 60, 120, 240]

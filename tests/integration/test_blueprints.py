@@ -424,5 +424,13 @@ async def test_check_out_by_the_line_button_and_failures(
     simulator.clear_faults()
     message = notifications(hass)[-1]["message"]
     assert message.startswith("1 | Calls since ")
-    assert message.endswith("(60 s).\nCost: EUR 0.00.\nThe line could not be reset.")
+    assert message.endswith(
+        "(60 s).\nCost: EUR 0.00.\nThe line could not be reset yet: it is tried again until it is back to its baseline."
+    )
     assert dnd(simulator, ROOM_101) == "ACTIVE"
+    # One summary per check-out, though the action's check-out fires the event too.
+    assert len(notifications(hass)) == 3
+    # The reset left pending is done once the API answers again.
+    await _travel(hass, freezer, timedelta(minutes=1))
+    assert dnd(simulator, ROOM_101) == "INACTIVE"
+    assert init_integration.runtime_data.stays.reset_pending(ROOM_101) is None

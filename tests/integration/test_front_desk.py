@@ -17,15 +17,17 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
+from custom_components.vtx_voip.billing.stays import EVENT_CHECK_OUT
 from custom_components.vtx_voip.const import DOMAIN
 from custom_components.vtx_voip.frontend import MODULE, MODULE_URL
 from custom_components.vtx_voip.frontend.websocket import check_out_action
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102
+from .test_stays import TARIFFS
 
 ROOM_103 = 176133
 
@@ -305,7 +307,12 @@ async def test_board_module_is_served_and_loaded_on_every_page(
     assert response.status == 200
     body = await response.text()
     assert body == MODULE.read_text(encoding="utf-8")
-    assert 'customElements.define("ll-strategy-dashboard-vtx-voip-front-desk"' in body
+    # Both elements, defined again in the registry the frontend ends up using; the strategy
+    # announced as the frontend lists custom dashboards.
+    assert 'const STRATEGY = "vtx-voip-front-desk";' in body
+    assert "[`ll-strategy-dashboard-${STRATEGY}`, VtxVoipFrontDeskStrategy]" in body
+    assert 'window.customElements.whenDefined("home-assistant").then(register)' in body
+    assert "window.customStrategies.push({" in body
     assert "vtx_voip/front_desk/subscribe" in body
     # No network at runtime: the module loads nothing from elsewhere.
     assert "http://" not in body
@@ -320,3 +327,131 @@ async def test_board_module_without_frontend(hass: HomeAssistant, hass_client: C
     client = await hass_client()
     response = await client.get(MODULE_URL)
     assert response.status == 200
+
+
+async def _ws(client: Any, **message: Any) -> dict[str, Any]:
+    await client.send_json_auto_id(message)
+    answer: dict[str, Any] = await client.receive_json()
+    return answer
+
+
+async def test_stay_on_the_board_check_in_bill_check_out(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """Check-in with a guest, the stay's calls and cost on the board, the bill before and after check-out."""
+    entry = config_entry
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, options={**entry.options, **TARIFFS})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    board, first = await Board.open(hass_ws_client)
+    assert first["admin"] is True
+    assert first["currency"] == hass.config.currency
+    assert first["lines"][1]["stay"] is None
+    events = async_capture_events(hass, EVENT_CHECK_OUT)
+    client = await hass_ws_client()
+
+    answer = await _ws(
+        client, type="vtx_voip/front_desk/check_in", entry_id=entry.entry_id, user_id=ROOM_102, guest="  Anna Muster "
+    )
+    assert answer["success"], answer
+    stay_id = answer["result"]["stay_id"]
+    assert answer["result"]["guest"] == "Anna Muster"
+    shown = await _until(board, lambda b: b["lines"][1]["stay"] is not None, hass)
+    assert shown["lines"][1]["stay"] == {
+        "stay_id": stay_id,
+        "guest": "Anna Muster",
+        "start": answer["result"]["start"],
+        "calls": 0,
+        "cost": 0.0,
+    }
+    assert shown["lines"][0]["stay"] is None
+
+    # A call during the stay: the board's running cost follows; the bill so far lists it.
+    simulator.start_call(ROOM_102, direction="outgoing", number="+41225117902")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    during = await _ws(client, type="vtx_voip/front_desk/bill", entry_id=entry.entry_id, user_id=ROOM_102)
+    assert during["success"], during
+    assert during["result"]["on_call"] is True
+    simulator.advance_clock(65)  # a call of 1:05, started after check-in
+    simulator.end_call(ROOM_102)
+    costed = await _until(board, lambda b: b["lines"][1]["stay"]["calls"] == 1, hass)
+    running = costed["lines"][1]["stay"]["cost"]
+    assert running == 0.26  # national fixed: 2 started minutes at 0.08 and 0.10 to set up
+    before = await _ws(client, type="vtx_voip/front_desk/bill", entry_id=entry.entry_id, user_id=ROOM_102)
+    bill = before["result"]
+    assert bill["on_call"] is False
+    assert bill["guest"] == "Anna Muster"
+    assert [row["number_display"] for row in bill["calls"]] == ["+41 22 511 79 02"]
+    assert bill["totals"]["cost"] == running
+    assert bill["csv_path"] == f"/api/vtx_voip/bill/{entry.entry_id}/stay/{stay_id}.csv"
+    assert entry.runtime_data.stays.stay_of(ROOM_102) is not None  # the bill so far closes nothing
+
+    after = await _ws(client, type="vtx_voip/front_desk/check_out", entry_id=entry.entry_id, user_id=ROOM_102)
+    assert after["success"], after
+    final = after["result"]
+    assert final["guest"] == "Anna Muster"
+    assert final["totals"]["cost"] == running
+    assert [row["number_display"] for row in final["calls"]] == ["+41 22 511 79 02"]
+    assert final["csv_path"] == bill["csv_path"]
+    # The check-out blueprint hears of a board check-out too (once).
+    await hass.async_block_till_done()
+    assert len(events) == 1
+    assert events[0].data["stay_id"] == stay_id
+    assert events[0].data["device_id"] == first["lines"][1]["device_id"]
+    closed = await _until(board, lambda b: b["lines"][1]["stay"] is None, hass)
+    assert closed["lines"][1]["check_out"]["action"] == "reset_line"
+
+    # No stay: the bill says so, a check-out is refused with the translated error.
+    empty = await _ws(client, type="vtx_voip/front_desk/bill", entry_id=entry.entry_id, user_id=ROOM_102)
+    assert empty["result"] == {"line": "Room 102", "user_id": ROOM_102, "stay": None}
+    refused = await _ws(client, type="vtx_voip/front_desk/check_out", entry_id=entry.entry_id, user_id=ROOM_102)
+    assert refused["success"] is False
+    assert refused["error"]["translation_key"] == "no_stay"
+    unknown = await _ws(client, type="vtx_voip/front_desk/bill", entry_id=entry.entry_id, user_id=999)
+    assert unknown["error"]["code"] == "not_found"
+
+
+async def test_board_for_a_user_who_is_not_an_administrator(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    """Check-in is open to every user; bills and check-out are not, and the board knows it."""
+    entry = init_integration
+    client = await hass_ws_client(hass, hass_read_only_access_token)
+    board = Board(client)
+    await client.send_json_auto_id({"type": "vtx_voip/front_desk/subscribe"})
+    assert (await client.receive_json())["success"]
+    shown = await board.next()
+    assert shown["admin"] is False
+    assert shown["labels"]["admin_only"].startswith("Check-out and bills: administrators only")
+    checked_in = await _ws(client, type="vtx_voip/front_desk/check_in", entry_id=entry.entry_id, user_id=ROOM_101)
+    # The board's next message may come first: read until the answer.
+    while checked_in.get("type") == "event":
+        checked_in = await client.receive_json()
+    assert checked_in["success"], checked_in
+    assert entry.runtime_data.stays.stay_of(ROOM_101) is not None
+    for command in ("vtx_voip/front_desk/bill", "vtx_voip/front_desk/check_out"):
+        answer = await _ws(client, type=command, entry_id=entry.entry_id, user_id=ROOM_101)
+        while answer.get("type") == "event":
+            answer = await client.receive_json()
+        assert answer["success"] is False
+        assert answer["error"]["code"] == "unauthorized"
+    assert entry.runtime_data.stays.stay_of(ROOM_101) is not None
+
+
+async def test_board_labels_of_a_stay_in_german(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """The stay's labels are translated."""
+    _, board = await Board.open(hass_ws_client, language="de")
+    labels = board["labels"]
+    assert labels["check_in"] == "Check-in"
+    assert labels["guest"] == "Gast"
+    assert labels["stay_cost"] == "Kosten bisher"
+    assert labels["download_csv"] == "CSV herunterladen"

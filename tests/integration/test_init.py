@@ -37,7 +37,7 @@ def _reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[ConfigFlo
 
 
 async def test_setup_and_unload(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
-    """Set-up reads the server and both resources of each line; unload leaves nothing at the API."""
+    """Set-up reads the server and both resources of each line; unload leaves the subscriptions at the API."""
     entry = init_integration
     assert entry.state is ConfigEntryState.LOADED
     counts = simulator.request_counts()
@@ -52,8 +52,8 @@ async def test_setup_and_unload(hass: HomeAssistant, simulator: Simulator, init_
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-    # This run's subscriptions are deleted; the entities stay registered but unavailable.
-    assert simulator.subscriptions() == []
+    # The subscriptions are the entry's: they stay; the entities stay registered but unavailable.
+    assert {sub["resourceType"] for sub in simulator.subscriptions()} == {"FEATURE", "CALL_LOG", "PRESENCE"}
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.room_102_presence").state == STATE_UNAVAILABLE
 
@@ -318,10 +318,10 @@ async def test_reconfigure_reloads_exactly_once(
     assert "update listener" not in caplog.text
 
 
-async def test_options_change_reloads_exactly_once(
+async def test_options_change_reloads_nothing(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """A new push base URL reloads the entry once (a line change reloads nothing)."""
+    """A new push base URL applies in place: no reload (tests/integration/test_options.py has the rest)."""
 
     async def flow() -> None:
         result = await hass.config_entries.options.async_init(init_integration.entry_id)
@@ -331,4 +331,4 @@ async def test_options_change_reloads_exactly_once(
         )
         assert result["type"] == "create_entry"
 
-    assert await _count_setups(hass, init_integration, flow) == 1
+    assert await _count_setups(hass, init_integration, flow) == 0

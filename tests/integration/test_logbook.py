@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.logbook import LOGBOOK_ENTRY_ENTITY_ID, LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.recorder import Recorder
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 import yaml
 
 from custom_components.vtx_voip import logbook
-from custom_components.vtx_voip.billing.calls import EVENT_CALL
+from custom_components.vtx_voip.billing.bill import format_duration
+from custom_components.vtx_voip.billing.stays import EVENT_LATE_CHARGE
 from custom_components.vtx_voip.const import DOMAIN
 from custom_components.vtx_voip.services import CALL_HISTORY_SCHEMA, SET_CALL_FORWARD_SCHEMA
 from vtx_simulator import Simulator
@@ -41,57 +47,89 @@ async def _settle(hass: HomeAssistant, simulator: Simulator) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-async def test_calls_in_the_logbook(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+@pytest.fixture
+def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
+    """The recorder (the logbook reads from it), set up before Home Assistant."""
+
+
+async def _logbook(client: Any, start: datetime) -> list[dict[str, Any]]:
+    await client.send_json_auto_id({"type": "logbook/get_events", "start_time": start.isoformat()})
+    answer = await client.receive_json()
+    assert answer["success"], answer
+    return list(answer["result"])
+
+
+async def test_one_logbook_line_per_call_none_after_an_options_change(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
 ) -> None:
-    """Each call's event is one line naming the line, the kind of call, the number and its length."""
+    """A call is one line of ours (its event entity); saving the tariffs writes none (no phantom call)."""
+    assert await async_setup_component(hass, "logbook", {})
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
     described = _describe_all(hass)
-    assert list(described) == [EVENT_CALL]
-    domain, describe = described[EVENT_CALL]
-    assert domain == DOMAIN
-    events = async_capture_events(hass, EVENT_CALL)
+    assert list(described) == [EVENT_LATE_CHARGE]
+    client = await hass_ws_client(hass)
+
+    start = dt_util.utcnow()
     simulator.make_call(ROOM_102, direction="incoming", number="+41791112233", missed=True)
     await _settle(hass, simulator)
-    simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=95)
-    await _settle(hass, simulator)
-    simulator.make_call(ROOM_101, direction="incoming", number="+41791112244", duration=3725)
-    await _settle(hass, simulator)
-    lines = [describe(event) for event in events]
-    assert lines[0] == {
-        LOGBOOK_ENTRY_NAME: "Room 102",
-        LOGBOOK_ENTRY_MESSAGE: "missed call from +41 79 111 22 33",
-        LOGBOOK_ENTRY_ENTITY_ID: "event.room_102_call",
-    }
-    assert lines[1][LOGBOOK_ENTRY_MESSAGE] == "outgoing call to +41 22 511 79 02 (1:35)"
-    assert lines[1][LOGBOOK_ENTRY_ENTITY_ID] == "event.room_101_call"
-    assert lines[2][LOGBOOK_ENTRY_MESSAGE] == "incoming call from +41 79 111 22 44 (1:02:05)"
+    await async_wait_recording_done(hass)
+    rows = await _logbook(client, start)
+    calls = [row for row in rows if row.get("entity_id") == "event.room_102_call" or row.get("domain") == DOMAIN]
+    assert len(calls) == 1
+    assert calls[0]["attributes"] == {"event_type": "missed_call"}
+
+    start = dt_util.utcnow()
+    hass.config_entries.async_update_entry(
+        config_entry,
+        options={**config_entry.options, "tariffs": {"internal": {"price_per_minute": "0.05"}}, "bill_incoming": True},
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+    assert config_entry.runtime_data.stays.tariffs.bill_incoming is True  # taken without a reload
+    assert [row for row in await _logbook(client, start) if row.get("entity_id", "").startswith("event.")] == []
 
 
-async def test_logbook_in_german_and_without_a_number(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
-    """Texts follow Home Assistant's language; a call without a number says so; unknown lines still read."""
+async def test_late_charge_in_german_and_without_a_number(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Texts follow Home Assistant's language; a call without a number, a guest without a name, a removed line still read."""
     await hass.config.async_update(language="de")
     await async_get_translations(hass, "de", "selector", [DOMAIN])
-    describe = logbook.async_describe_call
+    describe = logbook.async_describe_late_charge
     event = Event(
-        EVENT_CALL, {"line": "Zimmer 102", "user_id": ROOM_102, "type": "missed_call", "number": "+41791112233"}
+        EVENT_LATE_CHARGE,
+        {
+            "line": "Zimmer 101",
+            "user_id": ROOM_101,
+            "guest": "Frau Muster",
+            "currency": "CHF",
+            "call": {"type": "outgoing_call", "number": "+41225117902", "duration": 95, "cost": 0.26},
+        },
     )
-    assert describe(hass, event)[LOGBOOK_ENTRY_MESSAGE] == "verpasster Anruf von +41 79 111 22 33"
-    event = Event(EVENT_CALL, {"line": "Zimmer 101", "user_id": ROOM_101, "type": "outgoing_call", "duration": 7})
-    assert describe(hass, event)[LOGBOOK_ENTRY_MESSAGE] == "ausgehender Anruf an einer unbekannten Nummer (0:07)"
-    # A line removed since (no entity any more) and an unexpected type.
-    event = Event(EVENT_CALL, {"user_id": 999, "type": "strange", "number": "12345"})
+    assert describe(hass, event) == {
+        LOGBOOK_ENTRY_NAME: "Zimmer 101",
+        LOGBOOK_ENTRY_MESSAGE: "Nachbelastung für den Aufenthalt von Frau Muster: ausgehender Anruf an +41 22 511 79 02 (1:35) (CHF 0.26)",
+        LOGBOOK_ENTRY_ENTITY_ID: "event.room_101_call",
+    }
+    event = Event(EVENT_LATE_CHARGE, {"user_id": 999, "call": {"type": "strange", "duration": 7}})
     assert describe(hass, event) == {
         LOGBOOK_ENTRY_NAME: "999",
-        LOGBOOK_ENTRY_MESSAGE: "eingehender Anruf von 12345 (0:00)",
+        LOGBOOK_ENTRY_MESSAGE: "Nachbelastung für den Aufenthalt von einem Gast ohne Namen: eingehender Anruf von einer unbekannten Nummer (0:07) (0.00)",
     }
 
 
 def test_duration_format() -> None:
     """Durations read as m:ss, h:mm:ss from an hour on."""
-    assert logbook.format_duration(0) == "0:00"
-    assert logbook.format_duration(59) == "0:59"
-    assert logbook.format_duration(3600) == "1:00:00"
-    assert logbook.format_duration(-5) == "0:00"
+    assert format_duration(0) == "0:00"
+    assert format_duration(59) == "0:59"
+    assert format_duration(3600) == "1:00:00"
+    assert format_duration(-5) == "0:00"
 
 
 async def test_last_push_changes_at_most_once_a_minute(

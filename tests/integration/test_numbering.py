@@ -11,10 +11,14 @@ from custom_components.vtx_voip.billing.numbering import (
     EMERGENCY_NUMBERS,
     SWISS_PREFIXES,
     DestinationClass,
+    InvalidExtensionsError,
+    NumberingPlan,
     classify,
+    format_extension_ranges,
+    parse_extension_ranges,
     to_e164,
 )
-from custom_components.vtx_voip.billing.tariffs import Billing, ClassTariff, Tariffs, retention_days
+from custom_components.vtx_voip.billing.tariffs import PRICED_CLASSES, Billing, ClassTariff, Tariffs, retention_days
 
 C = DestinationClass
 
@@ -33,7 +37,9 @@ C = DestinationClass
         ("+41741234567", None, C.NATIONAL_FIXED, False),  # 074 is not mobile
         (None, "0791234567", C.NATIONAL_MOBILE, False),  # only the dialled number
         (None, "0041791234567", C.NATIONAL_MOBILE, False),
-        ("+41800123456", None, C.SPECIAL, True),  # freephone
+        ("+41800123456", None, C.FREE, True),  # freephone: free, not special
+        (None, "0800123456", C.FREE, True),
+        ("+80012345678", None, C.FREE, True),  # international freephone
         ("+41840123456", None, C.SPECIAL, False),  # shared cost
         ("+41842123456", None, C.SPECIAL, False),
         ("+41844123456", None, C.SPECIAL, False),
@@ -85,7 +91,7 @@ def test_every_prefix_of_the_table_is_what_it_says(prefix: str, digits: str) -> 
 )
 def test_outside_41_is_international(country: int, rest: str) -> None:
     # The digits decide, not the split: country 4 followed by 1... is +41 (found by hypothesis).
-    assume(not f"{country}{rest}".startswith("41"))
+    assume(not f"{country}{rest}".startswith(("41", "800")))
     assert classify(f"+{country}{rest}").destination_class is C.INTERNATIONAL
 
 
@@ -150,3 +156,63 @@ def test_options_read_tolerantly() -> None:
     assert retention_days({"retention_days": 0}) == 1
     assert retention_days({"retention_days": 10**6}) == 3650
     assert retention_days({"retention_days": "x"}) == 400
+
+
+def test_internal_extensions_and_own_lines() -> None:
+    """Own lines' numbers and login names, and the extension ranges, are internal; emergency stays emergency."""
+    plan = NumberingPlan(
+        extensions=parse_extension_ranges("100-199, 2000-2999"),
+        own_numbers=frozenset({"+41225662195"}),
+        own_logins=frozenset({"room102@pbx.example.ch", "+41225662195@m.ipvoip.ch"}),
+    )
+    assert classify(None, "102").destination_class is C.SPECIAL  # without the option: a short number
+    for number, dialled in (
+        (None, "102"),
+        ("102", "102"),
+        (None, "2999"),
+        ("+41225662195", "0225662195"),  # Room 102's number, however written
+        ("+41225662195", None),
+        ("sip:room102@PBX.example.ch;user=phone", None),
+        ("+41225662195@m.ipvoip.ch", None),
+        (None, "0041 22 566 21 95"),
+    ):
+        assert classify(number, dialled, plan).destination_class is C.INTERNAL, (number, dialled)
+    assert classify(None, "112", plan).destination_class is C.EMERGENCY  # 112 is in 100-199
+    assert classify(None, "1811", plan).destination_class is C.SPECIAL  # outside the ranges
+    assert classify("+41225662194", None, plan).destination_class is C.NATIONAL_FIXED
+    assert classify("sip:room103@pbx.example.ch", None, plan).destination_class is C.NATIONAL_FIXED
+    assert not plan.is_extension("0102")
+    assert not plan.is_own(None)
+
+
+@pytest.mark.parametrize(
+    ("text", "ranges"),
+    [
+        ("100-199, 2000-2999", ((100, 199), (2000, 2999))),
+        (" 100 - 199 ;300\n400-401 ", ((100, 199), (300, 300), (400, 401))),
+        ("", ()),
+        (None, ()),
+    ],
+)
+def test_extension_ranges(text: str | None, ranges: tuple[tuple[int, int], ...]) -> None:
+    assert parse_extension_ranges(text) == ranges
+    assert parse_extension_ranges(format_extension_ranges(ranges)) == ranges
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [("199-100", "199-100"), ("0100-0199", "0100-0199"), ("1a", "1a"), ("1-2-3", "1-2-3"), ("123456789", "123456789")],
+)
+def test_bad_extension_ranges(text: str, part: str) -> None:
+    with pytest.raises(InvalidExtensionsError) as err:
+        parse_extension_ranges(text)
+    assert err.value.part == part
+    # Options that cannot be read (the flow refuses them) make no range.
+    assert Tariffs.from_options({"internal_extensions": text}).plan.extensions == ()
+
+
+def test_freephone_is_free_whatever_the_tariff() -> None:
+    dear = ClassTariff(price_per_minute=Decimal(9), setup_price=Decimal(9))
+    tariffs = Tariffs(classes=dict.fromkeys(C, dear))
+    assert tariffs.cost(classify("+41800123456"), 600, incoming=False) == Decimal("0.00")
+    assert C.FREE not in PRICED_CLASSES

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from datetime import timedelta
+from datetime import datetime, timedelta
 import json
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -140,3 +142,54 @@ async def test_any_delivery_order_ends_in_the_phones_state(
         asyncio.run_coroutine_threadsafe(check(scenario), loop).result(timeout=60)
 
     await hass.async_add_executor_job(run)
+
+
+def _millis(at: datetime) -> str:
+    return dt_util.as_local(at).isoformat(timespec="milliseconds")
+
+
+async def test_stale_push_does_not_roll_back_a_poll(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """VTX's clock 60 s behind (Date header and eventTime alike): a push dated before the poll that
+    read the state held is stale even though its previousValue is that state; within the poll's
+    second, the previousValue decides; after it, pushes apply."""
+    simulator.clock_offset = -60
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    features = config_entry.runtime_data.features
+    subscription = config_entry.runtime_data.push.subscriptions["FEATURE"].id
+    client = await hass_client_no_auth()
+    simulator.drop_pushes()  # the phone's changes reach Home Assistant by the poll only
+
+    # The phone: DND on, off 30 s before the poll, on again; the poll reads "on".
+    simulator.set_dnd(ROOM_101, True)
+    await features.async_refresh()
+    held = copy.deepcopy(features.data[ROOM_101][DND].raw)
+    assert held["status"] == "ACTIVE"
+    off = {**held, "status": "INACTIVE"}
+    read_second = simulator.clock.now().replace(microsecond=0)
+
+    async def push(feature: dict[str, Any], previous: dict[str, Any] | None, at: datetime) -> str:
+        event: dict[str, Any] = {"changeType": "MODIFIED", "feature": feature, "eventTime": _millis(at)}
+        if previous is not None:
+            event["previousValue"] = previous
+        body = json.dumps({"subscriptionId": subscription, "featureEvents": [event]}).encode()
+        response = await client.post(WEBHOOK_PATH, data=body, headers={"Content-Type": "application/json"})
+        assert response.status == 200
+        await hass.async_block_till_done()
+        return hass.states.get("switch.room_101_do_not_disturb").state
+
+    # Late push of the on -> off change made 30 s before the poll: stale, DND stays on.
+    assert await push(off, held, read_second - timedelta(seconds=30)) == STATE_ON
+    # Within the poll's second: not following on from what was read -> ignored ...
+    assert await push(off, off, read_second + timedelta(milliseconds=500)) == STATE_ON
+    # ... following on from it -> applied.
+    assert await push(off, held, read_second + timedelta(milliseconds=500)) == STATE_OFF
+    # After that second, pushes are ordered among themselves: a newer one applies.
+    assert await push(held, None, read_second + timedelta(seconds=2)) == STATE_ON

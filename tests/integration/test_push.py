@@ -235,30 +235,38 @@ async def test_lines_added_and_removed_update_subscriptions(
 async def test_unload_cancels_timers(
     freezer: FrozenDateTimeFactory, hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """After unload nothing is left at the API and no timer of the entry runs."""
+    """After unload the subscriptions stay at the API (they are the entry's), and no timer of the entry runs."""
+    held = {sub["id"] for sub in ours(simulator)}
+    assert len(held) == 3
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
-    assert simulator.subscriptions() == []
+    assert {sub["id"] for sub in ours(simulator)} == held
     simulator.reset_request_counts()
     for _ in range(4):
         await travel(hass, freezer, timedelta(days=1))
     assert simulator.total_requests() == 0
-    # The webhook is gone: a push to it changes nothing.
+    # No run took the webhook over: it was let go.
+    assert WEBHOOK_ID not in hass.data.get("webhook", {})
     assert init_integration.state is ConfigEntryState.NOT_LOADED
 
 
 async def test_setup_unload_cycles(hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry) -> None:
-    """20 set-up/unload cycles: exactly 3 live subscriptions after each set-up, none after unload."""
+    """20 set-up/unload cycles: the same 3 live subscriptions throughout, adopted at each set-up, never deleted."""
     foreign = add_foreign_subscription(simulator)
     config_entry.add_to_hass(hass)
+    first: set[str] | None = None
     for _ in range(20):
         assert await hass.config_entries.async_setup(config_entry.entry_id)
         await hass.async_block_till_done()
-        assert len(ours(simulator)) == 3
+        held = {sub["id"] for sub in ours(simulator)}
+        assert len(held) == 3
+        first = first or held
+        assert held == first
         assert len(simulator.subscriptions()) == 4
         assert await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
-        assert [sub["id"] for sub in simulator.subscriptions()] == [foreign]
+        assert {sub["id"] for sub in simulator.subscriptions()} == first | {foreign}
+    assert simulator.request_counts().get(CREATE, 0) == 3
 
 
 async def test_renewal_never_lapses(
@@ -475,6 +483,9 @@ async def test_staggered_renewals(
     simulator.set_dnd(ROOM_101, True)
     await travel(hass, freezer, FEATURE_RECONCILE_INTERVAL)
     await travel(hass, freezer, STALL_GRACE + timedelta(seconds=1))
+    # A push on the re-created one clears the stall (else it would be replaced 6 hours later).
+    simulator.set_dnd(ROOM_101, False)
+    await settle(hass, simulator)
     # Re-created 15 minutes after the others: due 15 minutes after them (a day before expiry).
     expires = {resource: parse_datetime(sub["expires"]) for resource, sub in by_type(simulator).items()}
     assert expires["FEATURE"] is not None
@@ -553,11 +564,18 @@ async def test_push_writes_only_what_it_changed(
     await init_integration.runtime_data.features.async_refresh()
     await hass.async_block_till_done()
     assert not room_101 & set(written), sorted(room_101 & set(written))
-    # A failed poll makes them unavailable: that is written.
+    # A failed poll leaves what push and the last poll confirmed as it is: nothing written.
     simulator.add_fault("status", count=None, status=500)
     await init_integration.runtime_data.features.async_refresh()
     await hass.async_block_till_done()
+    assert not room_101 & set(written), sorted(room_101 & set(written))
+    # Credentials refused make them unavailable: that is written.
+    simulator.clear_faults()
+    simulator.add_fault("status", count=None, status=401)
+    await init_integration.runtime_data.features.async_refresh()
+    await hass.async_block_till_done()
     assert hass.states.get("switch.room_101_forward_all_calls").state == STATE_UNAVAILABLE
+    assert "switch.room_101_forward_all_calls" in written
 
 
 def _record_writes(hass: HomeAssistant) -> list[str]:

@@ -31,7 +31,7 @@ async def test_verify_and_delete_with_api_errors(
     simulator.fail_next(503)
     await push.async_verify()  # the listing failed: nothing is changed
     assert {sub["id"] for sub in simulator.subscriptions()} == held
-    await push._async_delete("no-such-subscription")  # 404: already gone, no error
+    await push.lifecycle._async_delete("no-such-subscription")  # 404: already gone, no error
     assert {sub["id"] for sub in simulator.subscriptions()} == held
 
 
@@ -40,13 +40,17 @@ async def test_nothing_runs_after_stop(
 ) -> None:
     push = init_integration.runtime_data.push
     assert push is not None
+    held = simulator.subscriptions()
+    assert len(held) == 3
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
-    assert simulator.subscriptions() == []
     simulator.reset_request_counts()
     await push.async_renew()
     await push.async_verify()
+    await push.lifecycle.async_lines_changed()
+    await push.lifecycle.async_replace("FEATURE")
     await push._async_url_may_have_changed()
-    push._schedule_next(failed=True)
+    push.lifecycle._schedule_next(failed=True)
     assert simulator.total_requests() == 0
-    assert simulator.subscriptions() == []
+    # Unload leaves the entry's subscriptions at the API.
+    assert simulator.subscriptions() == held

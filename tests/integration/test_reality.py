@@ -93,13 +93,18 @@ def now_local_millis(offset: float = 0.0) -> str:
 async def test_wiki_push_as_published_is_applied(
     hass: HomeAssistant, init_integration: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """The wiki's DND push, dated November 2024, turns DND on: its previousValue is what is held."""
+    """The wiki's DND push turns DND on when dated after the read of the state held; as published
+    (November 2024, before that read) it is stale although its previousValue is what is held."""
     entry = init_integration
     assert hass.states.get(DND_101).state == STATE_OFF
     previous = held_raw(entry, ROOM_101, DND)
     assert previous["status"] == "INACTIVE"
     feature = {**copy.deepcopy(previous), "status": "ACTIVE"}
-    body = feature_event(push_of(entry).subscriptions["FEATURE"].id, feature, previous, WIKI_EVENT_TIME)
+    subscription = push_of(entry).subscriptions["FEATURE"].id
+    assert await post(hass_client_no_auth, feature_event(subscription, feature, previous, WIKI_EVENT_TIME)) == 200
+    await hass.async_block_till_done()
+    assert hass.states.get(DND_101).state == STATE_OFF
+    body = feature_event(subscription, feature, previous, now_local_millis(2))
     assert await post(hass_client_no_auth, body) == 200
     await hass.async_block_till_done()
     assert hass.states.get(DND_101).state == STATE_ON
@@ -482,7 +487,7 @@ async def test_push_lost_between_polls_polls_at_once(
     push = push_of(entry)
     simulator.state.delete_subscription(by_type(simulator)["FEATURE"]["id"])
     simulator.add_fault("status", status=503, count=None, method="POST", path="subscriptions")
-    renew_at = push._renew_at("FEATURE")
+    renew_at = push.lifecycle.renew_at("FEATURE")
     # Up to just before the renewal (polls due on the way run now, the next is 15 min away).
     await travel(hass, freezer, renew_at - dt_util.utcnow() - timedelta(seconds=30))
     simulator.reset_request_counts()

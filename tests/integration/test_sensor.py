@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from homeassistant.const import STATE_UNAVAILABLE, EntityCategory, Platform
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
@@ -85,11 +85,40 @@ async def test_presence_mapping(hass: HomeAssistant, simulator: Simulator, init_
         state = hass.states.get(PRESENCE)
         assert state.state == expected, case
         assert (state.attributes["activity"] or "") == activity, case
-        assert hass.states.get(ON_CALL).state == ("on" if expected == "on_call" else "off"), case
-        line_status = {"on_call": "on_call", "offline": "offline"}.get(expected, "available")
+        on_call = {"on_call": "on", "unknown": "unknown"}.get(expected, "off")
+        assert hass.states.get(ON_CALL).state == on_call, case
+        line_status = {"on_call": "on_call", "offline": "offline", "unknown": "unknown"}.get(expected, "available")
         assert hass.states.get(LINE_STATUS).state == line_status, case
     # Room 102 was never touched.
     assert hass.states.get("sensor.room_102_presence").state == "available"
+
+
+async def test_presence_unknown_to_the_api(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Presence the API reports as UNKNOWN is unknown, not free: presence, on a call and line status.
+
+    Unknown is Home Assistant's own state (value ``unknown``, as the option of earlier
+    versions was), not an option of the presence sensor.
+    """
+    assert "unknown" not in hass.states.get(PRESENCE).attributes["options"]
+    simulator.set_dnd(ROOM_101, True)
+    simulator.set_presence(ROOM_101, "UNKNOWN", "NONE")
+    await _settle(hass, simulator)
+    assert simulator.presence(ROOM_101)["current"]["activity"] == "UNKNOWN"
+    assert hass.states.get(PRESENCE).state == STATE_UNKNOWN
+    assert hass.states.get(PRESENCE).attributes["activity"] == "UNKNOWN"
+    assert hass.states.get(ON_CALL).state == STATE_UNKNOWN
+    assert hass.states.get(LINE_STATUS).state == STATE_UNKNOWN
+    # Known again: on a call, then free with DND on.
+    simulator.set_presence(ROOM_101, "ONLINE", "IN_A_CALL")
+    await _settle(hass, simulator)
+    assert hass.states.get(ON_CALL).state == "on"
+    assert hass.states.get(LINE_STATUS).state == "on_call"
+    simulator.set_presence(ROOM_101, "ONLINE", "NONE")
+    await _settle(hass, simulator)
+    assert hass.states.get(ON_CALL).state == "off"
+    assert hass.states.get(LINE_STATUS).state == "do_not_disturb"
 
 
 async def test_presence_attributes(
@@ -145,7 +174,11 @@ async def test_line_status_priority(
     simulator.set_presence(ROOM_101, "ONLINE", "NONE")
     await _settle(hass, simulator)
     assert hass.states.get(LINE_STATUS).state == "do_not_disturb"
+    # Presence unknown to the API: the line may be offline or on a call, so unknown.
     simulator.set_presence(ROOM_101, "UNKNOWN", "NONE")
+    await _settle(hass, simulator)
+    assert hass.states.get(LINE_STATUS).state == STATE_UNKNOWN
+    simulator.set_presence(ROOM_101, "ONLINE", "NONE")
     await _settle(hass, simulator)
     assert hass.states.get(LINE_STATUS).state == "do_not_disturb"
     simulator.set_dnd(ROOM_101, False)
@@ -160,7 +193,7 @@ async def test_line_status_priority(
 async def test_line_status_without_presence(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """Presence unreadable: the line status still shows DND; without features it is unavailable."""
+    """Presence unreadable: the line status is unknown (DND or not); without features it is unavailable."""
     simulator.set_dnd(ROOM_101, True)
     simulator.set_presence(ROOM_101, "OFFLINE", "NONE")
     await _settle(hass, simulator)
@@ -168,8 +201,9 @@ async def test_line_status_without_presence(
     simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/presence")
     await _refresh_presence(hass, init_integration)
     assert hass.states.get(PRESENCE).state == STATE_UNAVAILABLE
-    # An offline presence that can no longer be read does not hide the DND.
-    assert hass.states.get(LINE_STATUS).state == "do_not_disturb"
+    # A presence that can no longer be read is unknown: the line may be offline or on a call.
+    assert hass.states.get(LINE_STATUS).state == STATE_UNKNOWN
+    assert hass.states.get("switch.room_101_do_not_disturb").state == "on"
 
     simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
     await init_integration.runtime_data.features.async_refresh()
@@ -208,8 +242,8 @@ async def test_call_sensors(hass: HomeAssistant, simulator: Simulator, init_inte
 
 def test_presence_without_state_is_unknown() -> None:
     """No presence read yet, or a body without a state block: unknown."""
-    assert presence_status(None) is PresenceStatus.UNKNOWN
-    assert presence_status(Presence.from_json({"userId": ROOM_101})) is PresenceStatus.UNKNOWN
+    assert presence_status(None) is None
+    assert presence_status(Presence.from_json({"userId": ROOM_101})) is None
     # ``current`` missing: the platform's own block counts.
     body = {"userId": ROOM_101, "c5": {"activity": "OFFLINE", "enhancedActivity": "NONE"}}
     assert presence_status(Presence.from_json(body)) is PresenceStatus.OFFLINE

@@ -782,8 +782,8 @@ async def test_get_call_history_totals(
         # No tariff set: every call costs 0; classes by the callers' and dialled numbers.
         "cost": 0.0,
         "per_class": {
-            "national_fixed": {"calls": 2, "duration": 220, "cost": 0.0},
-            "national_mobile": {"calls": 2, "duration": 30, "cost": 0.0},
+            "national_fixed": {"calls": 2, "outgoing_duration": 220, "incoming_duration": 0, "cost": 0.0},
+            "national_mobile": {"calls": 2, "outgoing_duration": 0, "incoming_duration": 30, "cost": 0.0},
         },
     }
     # The ledger and the API's history merged: each call once, with its class and end.
@@ -806,7 +806,7 @@ async def test_get_call_history_totals(
         "outgoing_duration": 7,
         "incoming_duration": 0,
         "cost": 0.0,
-        "per_class": {"national_fixed": {"calls": 1, "duration": 7, "cost": 0.0}},
+        "per_class": {"national_fixed": {"calls": 1, "outgoing_duration": 7, "incoming_duration": 0, "cost": 0.0}},
     }
     assert result["totals"] == {
         "calls": 5,
@@ -817,8 +817,8 @@ async def test_get_call_history_totals(
         "incoming_duration": 30,
         "cost": 0.0,
         "per_class": {
-            "national_fixed": {"calls": 3, "duration": 227, "cost": 0.0},
-            "national_mobile": {"calls": 2, "duration": 30, "cost": 0.0},
+            "national_fixed": {"calls": 3, "outgoing_duration": 227, "incoming_duration": 0, "cost": 0.0},
+            "national_mobile": {"calls": 2, "outgoing_duration": 0, "incoming_duration": 30, "cost": 0.0},
         },
     }
 

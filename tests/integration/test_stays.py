@@ -85,7 +85,7 @@ HAND_TABLE: list[tuple[str, str, str | None, int, str, str]] = [
     # special and premium: 0.50 + 0.99 per started minute; freephone free.
     ("outgoing", "+41900123456", None, 30, "special", "1.49"),
     ("outgoing", "+41848123456", None, 61, "special", "2.48"),
-    ("outgoing", "+41800123456", None, 60, "special", "0.00"),
+    ("outgoing", "+41800123456", None, 60, "free", "0.00"),  # freephone: its own class
     # emergency: free.
     ("outgoing", "112", "112", 120, "emergency", "0.00"),
 ]
@@ -96,7 +96,8 @@ HAND_PER_CLASS: dict[str, tuple[int, str]] = {
     "national_fixed": (40, "55.20"),
     "national_mobile": (70, "14.70"),
     "international": (30, "64.20"),
-    "special": (30, "39.70"),
+    "special": (20, "39.70"),
+    "free": (10, "0.00"),
     "emergency": (10, "0.00"),
 }
 HAND_TOTAL = "175.30"
@@ -341,9 +342,11 @@ async def test_check_out_button_and_csv(
     freezer: FrozenDateTimeFactory,
     hass_client: ClientSessionGenerator,
     hass_client_no_auth: ClientSessionGenerator,
+    hass_read_only_access_token: str,
 ) -> None:
-    """The button checks out and fires the bill; its signed CSV path gives the same rows, unsigned it is refused."""
+    """The button checks out and the bill is fired; its CSV is for administrators, readable by a guest."""
     simulator = wiki
+    hass.config.currency = "CHF"
     await _setup(hass, config_entry, TARIFFS)
     entity_id = er.async_get(hass).async_get_entity_id("button", DOMAIN, f"{ROOM_101}_check_out")
     assert entity_id is not None
@@ -351,6 +354,8 @@ async def test_check_out_button_and_csv(
     await travel(hass, freezer, timedelta(minutes=10))
     made = simulator.make_call(ROOM_101, direction="outgoing", number="+41225117902", duration=95)
     simulator.make_call(ROOM_101, direction="outgoing", number="=cmd|'/c calc'!A1", duration=5)
+    simulator.make_call(ROOM_101, direction="outgoing", number="+41901234567", duration=125)
+    simulator.make_call(ROOM_101, direction="outgoing", number="+4930123456", duration=61)
     await settle(hass, simulator)
     fired = async_capture_events(hass, "vtx_voip_check_out")
     await hass.services.async_call("button", "press", {"entity_id": entity_id}, blocking=True)
@@ -358,45 +363,82 @@ async def test_check_out_button_and_csv(
     [event] = fired
     bill = event.data
     assert bill["config_entry_id"] == config_entry.entry_id
-    assert bill["calls"][0]["id"] == made["id"]
-    assert Decimal(str(bill["calls"][0]["cost"])) == Decimal("0.26")
+    assert bill["device_id"] == line_device(hass, ROOM_101)
+    [row] = [row for row in bill["calls"] if row["id"] == made["id"]]
+    assert Decimal(str(row["cost"])) == Decimal("0.26")
+    assert bill["on_call"] is False
+    # Not signed for anyone: a button has no administrator behind it.
+    assert "csv_signed_path" not in bill
+    assert "?" not in bill["csv_path"]
 
     # Pressed again: no stay is open, told as such.
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call("button", "press", {"entity_id": entity_id}, blocking=True)
     assert err.value.translation_key == "no_stay"
-    no_auth = await hass_client_no_auth()
-    response = await no_auth.get(bill["csv_path"])
+    path = bill["csv_path"]
+    # Without a login, or as a user who is no administrator: 401.
+    assert (await (await hass_client_no_auth()).get(path)).status == 401
+    read_only = await hass_client(hass_read_only_access_token)
+    assert (await read_only.get(path)).status == 401
+    assert (
+        await read_only.get(f"/api/vtx_voip/bill/{config_entry.entry_id}.csv", params={"start": bill["start"]})
+    ).status == 401
+    client = await hass_client()
+    response = await client.get(path)
     assert response.status == 200
     text = await response.text()
-    header, first, second, *rest = text.splitlines()
-    assert rest == []
-    assert header.split(",")[:4] == ["line", "user_id", "id", "type"]
-    assert first.split(",")[2] == made["id"]
-    assert first.split(",")[11:] == ["0.26", hass.config.currency]
+    header, *rows, total = text.splitlines()
+    assert len(rows) == 4
+    assert header.split(",") == [
+        "Date", "Time", "Line", "Guest", "Direction", "Number", "Duration", "Class", "Cost (CHF)", "Late charge"
+    ]  # fmt: skip
+    by_number = {row.split(",")[5]: row for row in rows}
+    first = by_number["+41 22 511 79 02"]
+    start = dt_util.as_local(dt_util.parse_datetime(made["callStart"]))
+    assert first.split(",") == [
+        start.strftime("%Y-%m-%d"),
+        start.strftime("%H:%M:%S"),
+        "Room 101",
+        "Ms Muster",
+        "Outgoing",
+        "+41 22 511 79 02",
+        "1:35",
+        "National fixed",
+        "0.26",
+        "",
+    ]
     # A number that would be a spreadsheet formula is written as text.
-    assert "'=cmd" in second
-    # Unsigned, the same path needs a login; with one, it answers the same rows.
-    unsigned = bill["csv_path"].split("?")[0]
-    assert (await no_auth.get(unsigned)).status == 401
-    client = await hass_client()
-    assert await (await client.get(unsigned)).text() == text
+    assert any(row.split(",")[5].startswith("'=cmd") for row in rows)
+    assert by_number["0901 234 567"].split(",")[5:9] == ["0901 234 567", "2:05", "Special", "3.47"]
+    assert by_number["+49 30 123456"].split(",")[5:9] == ["+49 30 123456", "1:01", "International", "1.22"]
+    assert total.split(",")[0] == "Total"
+    assert total.split(",")[4] == "4"
+    assert total.split(",")[6] == "4:46"
+    assert Decimal(total.split(",")[8]) == sum(Decimal(row.split(",")[8]) for row in rows)
+    # In German: day first, classes and directions translated.
+    german = await (await client.get(path, params={"lang": "de"})).text()
+    german_header, *german_rows = german.splitlines()
+    assert german_header.split(",")[:3] == ["Datum", "Zeit", "Leitung"]
+    german_first = next(row.split(",") for row in german_rows if "+41 22 511 79 02" in row)
+    assert german_first[0] == start.strftime("%d.%m.%Y")
+    assert german_first[4] == "Ausgehend"
+    assert german_first[7] == "Festnetz national"
+    assert german.splitlines()[-1].startswith("Total,")
     # A range of one line, or of all lines; bad queries are refused.
-    start = bill["start"]
     response = await client.get(
-        f"/api/vtx_voip/bill/{config_entry.entry_id}.csv", params={"start": start, "user_id": str(ROOM_101)}
+        f"/api/vtx_voip/bill/{config_entry.entry_id}.csv", params={"start": bill["start"], "user_id": str(ROOM_101)}
     )
-    assert (await response.text()).splitlines()[1:] == text.splitlines()[1:]
-    response = await client.get(f"/api/vtx_voip/bill/{config_entry.entry_id}.csv", params={"start": start})
-    assert len((await response.text()).splitlines()) == 3
+    assert (await response.text()).splitlines() == text.splitlines()
+    response = await client.get(f"/api/vtx_voip/bill/{config_entry.entry_id}.csv", params={"start": bill["start"]})
+    assert len((await response.text()).splitlines()) == 6
     for params, status in (
         ({}, 400),
         ({"start": "yesterday"}, 400),
-        ({"start": start, "end": start}, 400),
-        ({"start": start, "user_id": "999"}, 404),
+        ({"start": bill["start"], "end": bill["start"]}, 400),
+        ({"start": bill["start"], "user_id": "999"}, 404),
     ):
         assert (await client.get(f"/api/vtx_voip/bill/{config_entry.entry_id}.csv", params=params)).status == status
-    assert (await client.get("/api/vtx_voip/bill/nope.csv", params={"start": start})).status == 404
+    assert (await client.get("/api/vtx_voip/bill/nope.csv", params={"start": bill["start"]})).status == 404
     assert (await client.get(f"/api/vtx_voip/bill/{config_entry.entry_id}/stay/999.csv")).status == 404
 
 

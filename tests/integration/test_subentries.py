@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -10,6 +10,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.const import DOMAIN
+from custom_components.vtx_voip.frontend.websocket import async_board
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102
@@ -153,3 +154,56 @@ async def test_change_line_user_id(
     assert device.config_subentry_id == subentry_id
     assert _line_entities(entity_registry, entry, ROOM_103)
     assert set(entry.runtime_data.lines) == {ROOM_101, ROOM_103}
+
+
+async def test_rename_line_from_the_menu(
+    hass: HomeAssistant, init_integration: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    """⋮ > Rename (the sub-entry's title only) renames the line, its device and the board's name."""
+    entry = init_integration
+    subentry = entry.subentries[_subentry_id(entry, ROOM_101)]
+    assert hass.config_entries.async_update_subentry(entry, subentry, title="Suite 1")
+    await _settle(hass)
+
+    assert entry.runtime_data.lines[ROOM_101].name == "Suite 1"
+    assert _line_device(device_registry, entry, ROOM_101).name == "Suite 1"
+    board = {line["user_id"]: line["name"] for line in async_board(hass, entry.entry_id)["lines"]}
+    assert board == {ROOM_101: "Suite 1", ROOM_102: "Room 102"}
+    # The data follow (what the reconfigure form suggests); entity ids stay.
+    assert entry.subentries[subentry.subentry_id].data["name"] == "Suite 1"
+    assert hass.states.get("switch.room_101_do_not_disturb").attributes["friendly_name"] == "Suite 1 Do not disturb"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_line_added_again_finds_its_calls(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A line removed and added again shows its calls of the day (they stayed in the ledger)."""
+    entry = init_integration
+    simulator.make_call(ROOM_102, number="+41225117902", missed=True)
+    answered = simulator.make_call(ROOM_102, number="+41791112233", duration=60)
+    await simulator.wait_for_pushes()
+    await _settle(hass)
+    before = {line["user_id"]: line for line in async_board(hass, entry.entry_id)["lines"]}[ROOM_102]
+    assert before["missed"] == 1
+    last_call = hass.states.get("sensor.room_102_last_call").state
+    assert last_call[:19] >= answered["callStart"][:19]
+
+    assert hass.config_entries.async_remove_subentry(entry, _subentry_id(entry, ROOM_102))
+    await _settle(hass)
+    assert hass.states.get("sensor.room_102_last_call") is None
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data={"user_id": ROOM_102, "name": "Room 102"},
+            subentry_type="line",
+            title="Room 102",
+            unique_id=str(ROOM_102),
+        ),
+    )
+    await _settle(hass)
+
+    after = {line["user_id"]: line for line in async_board(hass, entry.entry_id)["lines"]}[ROOM_102]
+    assert after["missed"] == 1
+    assert after["last_missed"] == before["last_missed"]
+    assert hass.states.get("sensor.room_102_last_call").state == last_call

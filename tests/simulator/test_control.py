@@ -56,6 +56,14 @@ async def test_control_calls_and_presence(api: Api) -> None:
         api, "POST", "presence", {"userId": USER, "activity": "OFFLINE", "enhancedActivity": "NONE"}
     )
     assert status == 200 and answer["changed"] is True and answer["presence"]["c5"]["activity"] == "OFFLINE"
+    # A presence the platform does not know (the wiki's thirdParty block shows UNKNOWN):
+    # what the API's GET answers then.
+    status, answer = await control(
+        api, "POST", "presence", {"userId": USER, "activity": "UNKNOWN", "enhancedActivity": "NONE"}
+    )
+    assert status == 200 and answer["changed"] is True
+    status, body, _headers = await api.get(f"v1/users/{USER}/presence")
+    assert status == 200 and body["current"]["activity"] == "UNKNOWN" and body["current"]["enhancedActivity"] == "NONE"
 
 
 @pytest.mark.parametrize(
@@ -75,6 +83,9 @@ async def test_control_calls_and_presence(api: Api) -> None:
         ("faults", {"kind": "explode"}, 400),
         ("push-faults", {"drop": "some"}, 400),
         ("push-faults", {"delay": -1}, 400),
+        ("push-faults", {"silent": "PRESENCE"}, 400),
+        ("push-faults", {"silent": [1]}, 400),
+        ("push-faults", {"silent": ["NOPE"]}, 400),
         ("expire", {"subscriptionId": "nope"}, 404),
         ("clock", {}, 400),
     ],
@@ -108,7 +119,7 @@ async def test_control_faults_and_observation(api: Api) -> None:
     assert (await control(api, "DELETE", "requests")) == (200, {"total": 0, "counts": {}})
 
     status, answer = await control(api, "POST", "push-faults", {"delay": 0.5, "duplicate": True, "drop": 2})
-    assert answer == {"delay": 0.5, "duplicate": True, "drop": 2, "malformed": []}
+    assert answer == {"delay": 0.5, "duplicate": True, "drop": 2, "malformed": [], "silent": []}
     assert (await control(api, "POST", "push-faults", {"drop": "all"}))[1]["drop"] == "all"
     assert (await control(api, "GET", "push-faults"))[1]["drop"] == "all"
     assert (await control(api, "DELETE", "push-faults"))[1] == {
@@ -116,6 +127,7 @@ async def test_control_faults_and_observation(api: Api) -> None:
         "duplicate": False,
         "drop": 0,
         "malformed": [],
+        "silent": [],
     }
     assert (await control(api, "GET", "deliveries")) == (200, {"deliveries": []})
     assert (await control(api, "DELETE", "deliveries")) == (200, {"deliveries": []})
@@ -249,11 +261,14 @@ async def test_cli_observation_and_faults(api: Api) -> None:
     assert (await run_cli(sim, "push-fault", "drop", "3"))[1]["drop"] == 3
     assert (await run_cli(sim, "push-fault", "drop", "all"))[1]["drop"] == "all"
     assert (await run_cli(sim, "push-fault", "show"))[1]["drop"] == "all"
+    assert (await run_cli(sim, "push-fault", "silent", "PRESENCE", "CALL_LOG"))[1]["silent"] == ["CALL_LOG", "PRESENCE"]
+    assert (await run_cli(sim, "push-fault", "silent", "PRESENCE"))[1]["silent"] == ["PRESENCE"]
     assert (await run_cli(sim, "push-fault", "clear"))[1] == {
         "delay": 0.0,
         "duplicate": False,
         "drop": 0,
         "malformed": [],
+        "silent": [],
     }
     assert (await run_cli(sim, "deliveries"))[1] == {"deliveries": []}
     assert (await run_cli(sim, "deliveries", "--clear"))[1] == {"deliveries": []}

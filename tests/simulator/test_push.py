@@ -376,3 +376,28 @@ def test_push_concurrency_bounds() -> None:
     with pytest.raises(ValueError, match="push concurrency"):
         Simulator(push_concurrency=PUSH_CONNECTIONS + 1)
     assert Simulator(push_concurrency=PUSH_CONNECTIONS).push.concurrency == PUSH_CONNECTIONS
+
+
+async def test_silent_presence_accepted_never_delivered(api: Api, receiver: Receiver) -> None:
+    """``silence_pushes("PRESENCE")``: the subscription is accepted, its pushes never sent (logged dropped)."""
+    api.sim.silence_pushes("PRESENCE")
+    presence_sub = await api.subscribe("PRESENCE", url=receiver.url + "/presence")
+    await api.subscribe("CALL_LOG", url=receiver.url + "/calls")
+    assert presence_sub["resourceType"] == "PRESENCE"
+    api.sim.make_call(USER, direction="incoming", number="+41791112233", duration=30)
+    (body,) = await receiver.wait(1)
+    await api.sim.wait_for_pushes()
+    assert "callLogEvents" in body
+    assert [request["path"] for request in receiver.requests] == ["/openapi/calls"]
+    presence_deliveries = [d for d in api.sim.deliveries() if d["resourceType"] == "PRESENCE"]
+    assert len(presence_deliveries) == 2
+    assert all(d["dropped"] and d["status"] is None for d in presence_deliveries)
+    # The presence changed all the same: a read sees it.
+    assert (await api.get(f"v1/users/{USER}/presence"))[1]["lastC5"]["enhancedActivity"] == "IN_A_CALL"
+    # Delivered again once no longer silent.
+    api.sim.silence_pushes("PRESENCE", False)
+    api.sim.set_presence(USER, "AWAY", "NONE")
+    await receiver.wait(2)
+    assert receiver.requests[-1]["path"] == "/openapi/presence"
+    with pytest.raises(ValueError, match="unknown resource type"):
+        api.sim.silence_pushes("NOPE")

@@ -446,7 +446,7 @@ def test_push_faults_queue_in_order() -> None:
     ]
     assert [faults.take_malformed() for _ in range(5)] == ["status-null", "status-null"] + ["data-list"] * 3
     faults.clear()
-    assert faults.to_json() == {"delay": 0.0, "duplicate": False, "drop": 0, "malformed": []}
+    assert faults.to_json() == {"delay": 0.0, "duplicate": False, "drop": 0, "malformed": [], "silent": []}
 
 
 async def test_malformed_applies_to_feature_pushes_only(api: Api, receiver: Receiver) -> None:

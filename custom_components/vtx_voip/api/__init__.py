@@ -17,20 +17,24 @@ from .exceptions import (
 from .models import (
     CallForwardData,
     CallLog,
-    CallLogEvent,
     DndData,
-    EventContext,
     Feature,
-    FeatureEvent,
-    Notification,
     Presence,
-    PresenceEvent,
     PresenceState,
     ServerInfo,
     Subscription,
     format_datetime,
     parse_datetime,
+)
+from .notifications import (
+    CallLogEvent,
+    EventContext,
+    FeatureEvent,
+    Notification,
+    NotificationRefused,
+    PresenceEvent,
     parse_notification,
+    parse_push_body,
 )
 
 __version__ = "0.1.0"
@@ -46,6 +50,7 @@ __all__ = [
     "FeatureEvent",
     "FeatureRead",
     "Notification",
+    "NotificationRefused",
     "Presence",
     "PresenceEvent",
     "PresenceState",
@@ -64,4 +69,5 @@ __all__ = [
     "normalize_base_url",
     "parse_datetime",
     "parse_notification",
+    "parse_push_body",
 ]

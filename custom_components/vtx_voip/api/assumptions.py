@@ -25,6 +25,14 @@ RESOURCE_CALL_LOG: Final = "CALL_LOG"
 RESOURCE_PRESENCE: Final = "PRESENCE"
 RESOURCE_TYPES: Final = (RESOURCE_FEATURE, RESOURCE_CALL_LOG, RESOURCE_PRESENCE)
 
+# FOUND: the wiki's table of subscription scopes documents ``loginNames`` and
+# ``enterpriseNames`` for FEATURE, and ``userIds`` for CALL_LOG only. So a per-line FEATURE
+# subscription names its lines by login name when every line's login name is known (from a
+# 7.8 look-up or a push's ``context.user.name``). INFERRED: a FEATURE subscription by
+# ``userIds`` works too; it is sent only while some line's login name is unknown, or after
+# the API refused ``loginNames`` (4xx).
+FEATURE_SCOPE_BY_LOGIN_NAMES: Final = True
+
 # INFERRED: renewal is ``PATCH v1/subscriptions/{id}`` with ``{"expires": "<ISO instant>"}``
 # (the wiki's example is cut off). A 404 answer means the subscription is gone.
 SUBSCRIPTION_RENEW_METHOD: Final = "PATCH"

@@ -42,12 +42,64 @@ def normalize_number(text: str) -> str | None:
     return compact
 
 
+# ITU calling codes of two digits (one-digit codes: 1 and 7; every other code has three).
+_TWO_DIGIT_CODES: Final = frozenset(
+    {
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48",
+        "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81",
+        "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+    }
+)  # fmt: skip
+# Swiss service numbers (national significant number prefix): written nationally, 0800 123 456.
+_SWISS_SERVICE: Final = ("80", "84", "86", "87", "90")
+# German area codes of two digits (Berlin, Hamburg, Frankfurt, Munich); mobile prefixes of three.
+_DE_TWO_DIGIT_AREAS: Final = frozenset({"30", "40", "69", "89"})
+
+
+def country_code(number: str) -> str | None:
+    """Return the calling code of an E.164 number (``+4930123456`` -> ``49``), or None."""
+    if _E164.fullmatch(number) is None:
+        return None
+    digits = number[1:]
+    if digits[0] in "17":
+        return digits[0]
+    return digits[:2] if digits[:2] in _TWO_DIGIT_CODES else digits[:3]
+
+
+def _swiss(national: str) -> str:
+    if national.startswith(_SWISS_SERVICE):
+        return f"0{national[:3]} {national[3:6]} {national[6:]}"
+    return f"+41 {national[:2]} {national[2:5]} {national[5:7]} {national[7:]}"
+
+
+def _grouped(code: str, rest: str) -> str:
+    """Group the national part where the plan is simple enough to know; else after the code only."""
+    if code == "1" and len(rest) == 10:
+        return f"+1 {rest[:3]} {rest[3:6]} {rest[6:]}"
+    if code == "33" and len(rest) == 9:
+        return f"+33 {rest[0]} {rest[1:3]} {rest[3:5]} {rest[5:7]} {rest[7:]}"
+    if code == "49" and rest[:2] in _DE_TWO_DIGIT_AREAS:
+        return f"+49 {rest[:2]} {rest[2:]}"
+    if code == "49" and rest[:2] in ("15", "16", "17"):
+        return f"+49 {rest[:3]} {rest[3:]}"
+    if code == "44" and rest[:2] == "20" and len(rest) == 10:
+        return f"+44 20 {rest[2:6]} {rest[6:]}"
+    return f"+{code} {rest}"
+
+
 def format_number(number: str) -> str:
-    """Return an E.164 number spaced for reading: Swiss ``+41 22 566 21 94``, else as given."""
-    if number.startswith("+41") and len(number) == 12 and number[1:].isdigit():
-        national = number[3:]
-        return f"+41 {national[:2]} {national[2:5]} {national[5:7]} {national[7:]}"
-    return number
+    """Return a number spaced for reading; anything that is no E.164 number as given.
+
+    Swiss numbers per the Swiss plan: ``+41 22 566 21 94``, service numbers nationally
+    (``0800 123 456``, ``0848 123 456``, ``0901 234 567``). Other countries after their
+    calling code (``+49 30 123456``, ``+33 1 42 68 53 00``, ``+1 212 555 0100``).
+    """
+    if (code := country_code(number)) is None:
+        return number
+    rest = number[1 + len(code) :]
+    if code == "41" and len(rest) == 9:
+        return _swiss(rest)
+    return _grouped(code, rest)
 
 
 def login_name(number: str, domain: str = DEFAULT_SIP_DOMAIN) -> str:

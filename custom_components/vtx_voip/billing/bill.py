@@ -6,7 +6,7 @@ export show, so the three always agree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 import csv
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,27 +18,54 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from ..api import VtxClient, VtxError, VtxUnsupportedError
+from ..api.numbers import format_number
 from ..const import LOGGER
 from .calls import SOURCE_HISTORY, CallEventType, CallTracker, call_event_type
 from .ledger import LedgerCall
-from .numbering import DestinationClass, classify
+from .numbering import DestinationClass, NumberingPlan, classify, to_e164
 from .tariffs import Tariffs
 
+# The CSV's columns (their headers are translated: selector ``bill_csv``).
 CSV_COLUMNS: Final = (
+    "date",
+    "time",
     "line",
-    "user_id",
-    "id",
-    "type",
-    "start",
-    "end",
+    "guest",
     "direction",
     "number",
-    "dialled_number",
     "duration",
     "destination_class",
     "cost",
-    "currency",
+    "late",
 )
+# English texts of the CSV (headers, directions, classes), as in strings.json.
+CSV_TEXTS: Final[dict[str, str]] = {
+    "date": "Date",
+    "time": "Time",
+    "line": "Line",
+    "guest": "Guest",
+    "direction": "Direction",
+    "number": "Number",
+    "duration": "Duration",
+    "destination_class": "Class",
+    "cost": "Cost ({currency})",
+    "late": "Late charge",
+    "total": "Total",
+    "yes": "yes",
+    "unknown_number": "unknown",
+    CallEventType.INCOMING.value: "Incoming",
+    CallEventType.OUTGOING.value: "Outgoing",
+    CallEventType.MISSED.value: "Missed",
+    DestinationClass.INTERNAL.value: "Internal",
+    DestinationClass.NATIONAL_FIXED.value: "National fixed",
+    DestinationClass.NATIONAL_MOBILE.value: "National mobile",
+    DestinationClass.INTERNATIONAL.value: "International",
+    DestinationClass.SPECIAL.value: "Special",
+    DestinationClass.FREE.value: "Free",
+    DestinationClass.EMERGENCY.value: "Emergency",
+}
+# Languages that write a date day first (any other: ISO 8601, 2026-12-06).
+DAY_FIRST_LANGUAGES: Final = frozenset({"de", "fr", "it", "rm"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +76,9 @@ class BillRow:
     event_type: CallEventType
     destination_class: DestinationClass
     cost: Decimal
+    # Recorded after the check-out of the stay the call started in (a late charge, not on
+    # the bill given at check-out).
+    late: bool = False
 
     @property
     def start(self) -> datetime:
@@ -74,36 +104,61 @@ class BillRow:
             "status": self.call.status,
             "destination_class": self.destination_class.value,
             "cost": float(self.cost),
+            "late": self.late,
         }
 
 
-def price(calls: Iterable[LedgerCall], tariffs: Tariffs) -> list[BillRow]:
-    """Classify and price calls, oldest first."""
+def price(
+    calls: Iterable[LedgerCall],
+    tariffs: Tariffs,
+    plan: NumberingPlan | None = None,
+    late: Collection[str] = (),
+) -> list[BillRow]:
+    """Classify and price calls, oldest first.
+
+    ``plan`` is what is internal (the tariffs' extension ranges when not given); the calls
+    whose ids are in ``late`` are marked late charges.
+    """
+    plan = plan or tariffs.plan
     rows: list[BillRow] = []
     for call in sorted(calls, key=lambda item: (item.start, item.call_id)):
         event_type = call_event_type(call)
         incoming = event_type is not CallEventType.OUTGOING
-        destination = classify(call.number, None if incoming else call.dialled)
+        destination = classify(call.number, None if incoming else call.dialled, plan)
         rows.append(
             BillRow(
                 call=call,
                 event_type=event_type,
                 destination_class=destination.destination_class,
                 cost=tariffs.cost(destination, call.duration, incoming=incoming),
+                late=call.call_id in late,
             )
         )
     return rows
 
 
-def totals(rows: list[BillRow]) -> dict[str, Any]:
-    """Count calls and durations by kind (as before costs existed); add the cost, in all and per class."""
-    kinds = [row.event_type for row in rows]
+def _class_totals(rows: Iterable[BillRow]) -> dict[str, dict[str, Any]]:
+    """Per class: calls, outgoing and incoming seconds apart, cost (as Decimal)."""
     per_class: dict[str, dict[str, Any]] = {}
     for row in rows:
-        item = per_class.setdefault(row.destination_class.value, {"calls": 0, "duration": 0, "cost": Decimal(0)})
+        item = per_class.setdefault(row.destination_class.value, _empty_class())
         item["calls"] += 1
-        item["duration"] += row.call.duration
+        if row.event_type is CallEventType.OUTGOING:
+            item["outgoing_duration"] += row.call.duration
+        elif row.event_type is CallEventType.INCOMING:
+            item["incoming_duration"] += row.call.duration
         item["cost"] += row.cost
+    return per_class
+
+
+def _empty_class() -> dict[str, Any]:
+    return {"calls": 0, "outgoing_duration": 0, "incoming_duration": 0, "cost": Decimal(0)}
+
+
+def totals(rows: list[BillRow]) -> dict[str, Any]:
+    """Count calls and durations by kind; add the cost, in all and per class (outgoing and incoming seconds apart)."""
+    kinds = [row.event_type for row in rows]
+    per_class = _class_totals(rows)
     return {
         "calls": len(rows),
         "incoming": kinds.count(CallEventType.INCOMING),
@@ -130,9 +185,9 @@ def sum_totals(items: list[dict[str, Any]]) -> dict[str, Any]:
     per_class: dict[str, dict[str, Any]] = {}
     for item in items:
         for name, value in item["per_class"].items():
-            held = per_class.setdefault(name, {"calls": 0, "duration": 0, "cost": Decimal(0)})
-            held["calls"] += value["calls"]
-            held["duration"] += value["duration"]
+            held = per_class.setdefault(name, _empty_class())
+            for key in ("calls", "outgoing_duration", "incoming_duration"):
+                held[key] += value[key]
             held["cost"] += Decimal(str(value["cost"]))
     result["per_class"] = {
         cls_.value: {**per_class[cls_.value], "cost": float(per_class[cls_.value]["cost"])}
@@ -142,31 +197,64 @@ def sum_totals(items: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def to_csv(lines: Iterable[tuple[str, int, list[BillRow]]], currency: str) -> str:
-    """Write the rows of one or more lines as CSV (the same rows the actions return)."""
+def format_duration(seconds: int) -> str:
+    """Return a call's duration as ``m:ss`` (``h:mm:ss`` from an hour on)."""
+    minutes, secs = divmod(max(seconds, 0), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def display_number(row: BillRow) -> str | None:
+    """Return the other party's number as a guest reads it (grouped per its plan), or None when unknown."""
+    raw = row.call.number or row.call.dialled
+    if not raw:
+        return None
+    text = raw.strip()
+    return format_number(to_e164(text) or text)
+
+
+def to_csv(
+    lines: Iterable[tuple[str, list[BillRow], Callable[[BillRow], str | None]]],
+    currency: str,
+    texts: Mapping[str, str] | None = None,
+    language: str = "en",
+) -> str:
+    """Write the rows of one or more lines as a CSV a guest can read, with a total row.
+
+    ``lines``: (line name, rows, the guest of a row). Local date and time, the number
+    grouped, the duration as m:ss, direction and class in ``texts`` (the translations of
+    selector ``bill_csv``, English for any missing).
+    """
+    words = {**CSV_TEXTS, **(texts or {})}
+    date_format = "%d.%m.%Y" if language.split("-", maxsplit=1)[0].lower() in DAY_FIRST_LANGUAGES else "%Y-%m-%d"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for name, user_id, rows in lines:
+    writer.writerow([words[column].replace("{currency}", currency) for column in CSV_COLUMNS])
+    count = 0
+    seconds = 0
+    cost = Decimal(0)
+    for name, rows, guest_of in lines:
         for row in rows:
-            item = row.as_dict()
+            start = dt_util.as_local(row.start)
+            number = display_number(row)
             writer.writerow(
                 [
+                    start.strftime(date_format),
+                    start.strftime("%H:%M:%S"),
                     _safe(name),
-                    user_id,
-                    _safe(item["id"]),
-                    item["type"],
-                    item["start"],
-                    item["end"],
-                    _safe(item["direction"] or ""),
-                    _safe(item["number"] or ""),
-                    _safe(item["dialled_number"] or ""),
-                    item["duration"],
-                    item["destination_class"],
+                    _safe(guest_of(row) or ""),
+                    words[row.event_type.value],
+                    _safe(number) if number else words["unknown_number"],
+                    format_duration(row.call.duration),
+                    words[row.destination_class.value],
                     f"{row.cost:.2f}",
-                    currency,
+                    words["yes"] if row.late else "",
                 ]
             )
+            count += 1
+            seconds += row.call.duration
+            cost += row.cost
+    writer.writerow([words["total"], "", "", "", str(count), "", format_duration(seconds), "", f"{cost:.2f}", ""])
     return out.getvalue()
 
 
@@ -176,7 +264,7 @@ def _safe(value: str) -> str:
 
 
 def _is_number(value: str) -> bool:
-    return value[:1] == "+" and value[1:].isdigit()
+    return value[:1] == "+" and value[1:].replace(" ", "").isdigit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +286,9 @@ async def async_line_bill(
     user_id: int,
     start: datetime,
     end: datetime,
+    *,
+    plan: NumberingPlan | None = None,
+    late: Collection[str] = (),
 ) -> LineBill:
     """Return a line's calls that started in [start, end]: the ledger merged with the API's history.
 
@@ -221,4 +312,4 @@ async def async_line_bill(
     if not history:
         windows = await hass.async_add_executor_job(tracker.ledger.downtime, first, last)
         downtime = [(dt_util.utc_from_timestamp(a), dt_util.utc_from_timestamp(b)) for a, b in windows]
-    return LineBill(rows=price(calls, tariffs), history=history, downtime=downtime)
+    return LineBill(rows=price(calls, tariffs, plan, late), history=history, downtime=downtime)

@@ -284,6 +284,30 @@ class CallTracker:
         self.missed.pop(user_id, None)
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
 
+    async def async_restore_line(self, user_id: int) -> None:
+        """Bring back what a line added again had: its last call and missed calls, from the ledger.
+
+        A removed line's totals are forgotten but its calls stay in the ledger (until the
+        retention): a line removed and added again finds its calls of the day there.
+        """
+        now = dt_util.utcnow()
+        try:
+            calls = await self.hass.async_add_executor_job(
+                self.ledger.calls, user_id, int((now - MISSED_MAX_AGE).timestamp()), int(now.timestamp())
+            )
+        except LedgerError as err:
+            LOGGER.debug("The calls of line %s could not be read from the ledger: %s", user_id, err)
+            return
+        if user_id not in self.lines or not calls:
+            return
+        ends = [(dt_util.utc_from_timestamp(call.start + call.duration), call_event_type(call)) for call in calls]
+        last = max(end for end, _type in ends)
+        if user_id not in self.last_call or last > self.last_call[user_id]:
+            self.last_call[user_id] = last
+        missed = {end for end, event_type in ends if event_type is CallEventType.MISSED}
+        self.missed[user_id] = sorted(missed | set(self.missed.get(user_id, [])))[-MISSED_KEPT:]
+        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+
     async def async_backfill(self, client: VtxClient) -> int:
         """Read each line's history since the last check and handle calls not seen yet.
 

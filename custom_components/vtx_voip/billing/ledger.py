@@ -68,6 +68,14 @@ CREATE TABLE IF NOT EXISTS stays (
 );
 CREATE INDEX IF NOT EXISTS stays_by_line ON stays (user_id, end);
 CREATE TABLE IF NOT EXISTS runs (run_id INTEGER PRIMARY KEY, started INTEGER NOT NULL, alive INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_resets (
+    user_id INTEGER PRIMARY KEY,
+    stay_id INTEGER,
+    since INTEGER NOT NULL,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS line_logins (user_id INTEGER PRIMARY KEY, login TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS late_charges (call_id TEXT PRIMARY KEY, stay_id INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -281,6 +289,11 @@ class Ledger:
                 with self._db():
                     deleted = self._db().execute("DELETE FROM calls WHERE start < ?", (calls_before,)).rowcount
                     self._db().execute("DELETE FROM legacy_seen WHERE handled < ?", (legacy_before,))
+                    self._db().execute(
+                        "DELETE FROM late_charges WHERE stay_id IN"
+                        " (SELECT stay_id FROM stays WHERE end IS NOT NULL AND end < ?)",
+                        (calls_before,),
+                    )
                     self._db().execute("DELETE FROM stays WHERE end IS NOT NULL AND end < ?", (calls_before,))
                     self._db().execute("DELETE FROM runs WHERE alive < ? AND run_id != ?", (calls_before, self.run_id))
             except sqlite3.Error as err:
@@ -314,6 +327,58 @@ class Ledger:
     def check_out(self, stay_id: int, end: int) -> None:
         """Close a stay."""
         self._execute("UPDATE stays SET end = ? WHERE stay_id = ?", (end, stay_id))
+
+    def stays_between(self, user_id: int, start: int, end: int) -> list[Stay]:
+        """Return a line's stays that overlap [start, end], oldest first."""
+        rows = self._query(
+            "SELECT * FROM stays WHERE user_id = ? AND start <= ? AND (end IS NULL OR end >= ?) ORDER BY start",
+            (user_id, end, start),
+        )
+        return [Stay(*row) for row in rows]
+
+    def closed_stay_at(self, user_id: int, when: int) -> Stay | None:
+        """Return the closed stay of a line that ``when`` falls in (None when none)."""
+        rows = self._query(
+            "SELECT * FROM stays WHERE user_id = ? AND start <= ? AND end IS NOT NULL AND end >= ?"
+            " ORDER BY start DESC LIMIT 1",
+            (user_id, when, when),
+        )
+        return Stay(*rows[0]) if rows else None
+
+    def add_late_charge(self, call_id: str, stay_id: int) -> bool:
+        """Mark a call as a late charge of a closed stay; return False when it was marked before."""
+        return int(self._execute("INSERT OR IGNORE INTO late_charges VALUES (?, ?)", (call_id, stay_id)).rowcount) == 1
+
+    def late_charges(self, stay_id: int) -> frozenset[str]:
+        """Return the ids of a stay's late charges."""
+        return frozenset(
+            row[0] for row in self._query("SELECT call_id FROM late_charges WHERE stay_id = ?", (stay_id,))
+        )
+
+    # --- resets left pending at check-out, login names of the account's lines ------------
+    def pending_resets(self) -> list[tuple[int, int | None, int, str | None]]:
+        """Return the resets still pending: (user_id, stay_id, since, last error)."""
+        return [tuple(row) for row in self._query("SELECT user_id, stay_id, since, error FROM pending_resets")]
+
+    def set_pending_reset(self, user_id: int, stay_id: int | None, since: int, error: str | None) -> None:
+        """Keep a reset pending (the first ``since`` of a line stays)."""
+        self._execute(
+            "INSERT INTO pending_resets (user_id, stay_id, since, error) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET error = excluded.error",
+            (user_id, stay_id, since, error),
+        )
+
+    def clear_pending_reset(self, user_id: int) -> None:
+        """Forget a pending reset (the line is back to its baseline, or gone)."""
+        self._execute("DELETE FROM pending_resets WHERE user_id = ?", (user_id,))
+
+    def line_logins(self) -> dict[int, str]:
+        """Return the login names learned of the account's lines."""
+        return {int(user_id): str(login) for user_id, login in self._query("SELECT user_id, login FROM line_logins")}
+
+    def set_line_login(self, user_id: int, login: str) -> None:
+        """Keep the login name of a line."""
+        self._execute("INSERT OR REPLACE INTO line_logins (user_id, login) VALUES (?, ?)", (user_id, login))
 
     # --- runs ----------------------------------------------------------------------------
     def downtime(self, start: int, end: int) -> list[tuple[int, int]]:

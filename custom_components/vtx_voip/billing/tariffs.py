@@ -16,11 +16,13 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Final
 
-from .numbering import Destination, DestinationClass
+from .numbering import FREE_CLASSES, Destination, DestinationClass, NumberingPlan, parse_extension_ranges
 
 CONF_TARIFFS: Final = "tariffs"
 CONF_BILL_INCOMING: Final = "bill_incoming"
 CONF_RETENTION_DAYS: Final = "retention_days"
+# Short numbers billed as internal, as ranges (``100-199, 2000-2999``).
+CONF_INTERNAL_EXTENSIONS: Final = "internal_extensions"
 DEFAULT_RETENTION_DAYS: Final = 400
 MIN_RETENTION_DAYS: Final = 1
 MAX_RETENTION_DAYS: Final = 3650
@@ -29,8 +31,8 @@ CONF_BILLING: Final = "billing"
 CONF_MINIMUM: Final = "minimum_seconds"
 CONF_SETUP: Final = "setup_price"
 CENT: Final = Decimal("0.01")
-# The classes a tariff is set for (emergency calls are free).
-PRICED_CLASSES: Final = tuple(c for c in DestinationClass if c is not DestinationClass.EMERGENCY)
+# The classes a tariff is set for (emergency and freephone calls are free).
+PRICED_CLASSES: Final = tuple(c for c in DestinationClass if c not in FREE_CLASSES)
 
 
 class Billing(StrEnum):
@@ -93,6 +95,8 @@ class Tariffs:
 
     classes: dict[DestinationClass, ClassTariff] = field(default_factory=dict)
     bill_incoming: bool = False
+    # The extension ranges of the options (the own lines are added by the stays).
+    plan: NumberingPlan = field(default_factory=NumberingPlan)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Tariffs:
@@ -105,16 +109,30 @@ class Tariffs:
                 for cls_ in PRICED_CLASSES
             },
             bill_incoming=bool(options.get(CONF_BILL_INCOMING, False)),
+            plan=NumberingPlan(extensions=extension_ranges(options)),
         )
 
     def cost(self, destination: Destination, duration: int, *, incoming: bool) -> Decimal:
         """Return what a call costs the line, to the cent."""
-        if duration <= 0 or destination.free or destination.destination_class is DestinationClass.EMERGENCY:
+        if duration <= 0 or destination.free or destination.destination_class in FREE_CLASSES:
             return Decimal("0.00")
         if incoming and not self.bill_incoming:
             return Decimal("0.00")
         tariff = self.classes.get(destination.destination_class, ClassTariff())
         return tariff.cost(duration)
+
+
+# Options that only change what calls cost: applied in place (``StayManager.async_apply_options``), no reload.
+BILLING_OPTIONS: Final = frozenset({CONF_TARIFFS, CONF_BILL_INCOMING, CONF_INTERNAL_EXTENSIONS, CONF_RETENTION_DAYS})
+
+
+def extension_ranges(options: Mapping[str, Any]) -> tuple[tuple[int, int], ...]:
+    """Return the internal extension ranges of the options (none when unreadable: the flow validates)."""
+    value = options.get(CONF_INTERNAL_EXTENSIONS)
+    try:
+        return parse_extension_ranges(value if isinstance(value, str) else None)
+    except ValueError:
+        return ()
 
 
 def retention_days(options: Mapping[str, Any]) -> int:

@@ -16,7 +16,22 @@
 
 const DOMAIN = "vtx_voip";
 const CARD = "vtx-voip-front-desk-card";
+const STRATEGY = "vtx-voip-front-desk";
 const SUBSCRIBE = "vtx_voip/front_desk/subscribe";
+const CHECK_IN = "vtx_voip/front_desk/check_in";
+const BILL = "vtx_voip/front_desk/bill";
+const CHECK_OUT = "vtx_voip/front_desk/check_out";
+// The bill's column headers when the integration has none in the user's language.
+const COLUMN_FALLBACK = {
+  time: "Time",
+  direction: "Direction",
+  number: "Number",
+  duration: "Duration",
+  destination_class: "Class",
+  cost: "Cost",
+};
+// The features a check-in names when they are on, by their label on the board.
+const FEATURE_LABELS = { CENTRAL_DND: "dnd", CALL_FORWARD_UNCONDITIONAL: "forward" };
 const STATUS_COLOURS = {
   available: "var(--success-color, #43a047)",
   on_call: "var(--warning-color, #ffa600)",
@@ -52,11 +67,49 @@ const STYLE = `
   button.text { background: none; border: 1px solid var(--divider-color, #ccc); border-radius: 14px; padding: 3px 12px; cursor: pointer;
     color: var(--primary-color); font: inherit; font-size: 0.9em; }
   button.text.confirm { background: var(--error-color, #db4437); border-color: transparent; color: #fff; }
-  dialog { border: none; border-radius: 12px; padding: 20px; max-width: 360px; background: var(--card-background-color, #fff); color: var(--primary-text-color); }
+  .stay { margin: 2px 0 4px 0; padding: 2px 0 4px 0; border-bottom: 1px solid var(--divider-color, #e0e0e0); }
+  .since { font-size: 0.8em; color: var(--secondary-text-color); margin: -6px 0 0 0; }
+  .stay-cost .value { color: var(--primary-text-color); font-weight: 600; }
+  .admin-only { font-size: 0.8em; color: var(--secondary-text-color); text-align: right; }
+  .actions { flex-wrap: wrap; }
+  dialog { border: none; border-radius: 12px; padding: 20px; width: min(360px, calc(100vw - 48px)); box-sizing: border-box;
+    background: var(--card-background-color, #fff); color: var(--primary-text-color); }
+  dialog.wide { width: min(680px, calc(100vw - 24px)); padding: 16px; }
   dialog::backdrop { background: rgba(0, 0, 0, 0.4); }
   dialog h2 { margin: 0 0 8px 0; font-size: 1.15em; font-weight: 500; }
-  dialog p { margin: 0 0 16px 0; }
-  dialog .buttons { display: flex; justify-content: flex-end; gap: 8px; }
+  dialog h3 { margin: 8px 0 4px 0; font-size: 1em; font-weight: 500; }
+  dialog h4 { margin: 10px 0 2px 0; font-size: 0.9em; font-weight: 500; color: var(--secondary-text-color); }
+  dialog p { margin: 0 0 12px 0; }
+  dialog .warning { padding: 8px 10px; border-radius: 8px; background: rgba(255, 166, 0, 0.15); border-left: 4px solid var(--warning-color, #ffa600); }
+  dialog .error { color: var(--error-color, #db4437); }
+  dialog .buttons { display: flex; justify-content: flex-end; gap: 8px; margin-top: 12px; }
+  dialog .field { display: flex; flex-direction: column; gap: 4px; margin: 8px 0; font-size: 0.9em; color: var(--secondary-text-color); }
+  dialog input { font: inherit; font-size: 1rem; padding: 8px; border-radius: 6px; border: 1px solid var(--divider-color, #ccc);
+    background: var(--card-background-color, #fff); color: var(--primary-text-color); }
+  .bill-meta { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 4px 12px; font-size: 0.9em; color: var(--secondary-text-color); }
+  .bill table { width: 100%; border-collapse: collapse; font-size: 0.85em; margin-top: 6px; }
+  .bill th { text-align: left; font-weight: 500; color: var(--secondary-text-color); border-bottom: 1px solid var(--divider-color, #ccc); padding: 3px 4px; }
+  .bill td { padding: 3px 4px; border-bottom: 1px solid var(--divider-color, #eee); }
+  .bill td.cost, .bill td.duration { text-align: right; white-space: nowrap; }
+  .bill td.number { white-space: nowrap; }
+  .bill tr.late td { font-style: italic; }
+  .bill .total { display: flex; justify-content: space-between; font-weight: 600; margin-top: 8px; padding-top: 6px; border-top: 2px solid var(--divider-color, #ccc); }
+  .bill-links { display: flex; justify-content: space-between; align-items: center; margin-top: 12px; gap: 8px; }
+  .bill-links a { color: var(--primary-color); }
+  @media (max-width: 600px) {
+    .bill table.calls th:nth-child(2), .bill table.calls td:nth-child(2) { display: none; }
+  }
+`;
+
+// The printable view: the bill alone, in a window of its own.
+const PRINT_STYLE = `
+  body { font-family: system-ui, sans-serif; margin: 24px; color: #000; }
+  table { width: 100%; border-collapse: collapse; margin: 8px 0; }
+  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #ccc; }
+  td.cost, td.duration { text-align: right; }
+  .bill-meta { display: flex; justify-content: space-between; }
+  .total { display: flex; justify-content: space-between; font-weight: bold; border-top: 2px solid #000; padding-top: 6px; }
+  @media print { .print-now { display: none; } }
 `;
 
 function el(tag, attrs = {}, children = []) {
@@ -69,6 +122,33 @@ function el(tag, attrs = {}, children = []) {
   }
   for (const child of children) if (child) node.append(child);
   return node;
+}
+
+function money(value, currency, lang) {
+  try {
+    return new Intl.NumberFormat(lang, { style: "currency", currency: currency || "CHF" }).format(value);
+  } catch (_err) {
+    return `${Number(value).toFixed(2)} ${currency || ""}`.trim();
+  }
+}
+
+function duration(seconds) {
+  const total = Math.max(0, Math.round(Number(seconds) || 0));
+  const minutes = Math.floor(total / 60);
+  return `${minutes}:${String(total % 60).padStart(2, "0")}`;
+}
+
+function lineKey(line) {
+  return `${line.entry_id}:${line.user_id}`;
+}
+
+function errorText(err) {
+  return String((err && err.message) || err);
+}
+
+function featureLabel(feature, labels) {
+  const key = FEATURE_LABELS[feature];
+  return (key && labels[key]) || feature;
 }
 
 function language(hass) {
@@ -103,6 +183,8 @@ class VtxVoipFrontDeskCard extends HTMLElement {
     this._board = null;
     this._cards = new Map();
     this._signatures = new Map();
+    // A line's last outcome (checked in, checked out, failed), kept across boards.
+    this._notes = new Map();
     this._unsubscribe = null;
     this._subscribedWith = null;
     this._timer = null;
@@ -231,8 +313,8 @@ class VtxVoipFrontDeskCard extends HTMLElement {
   }
 
   _signature(line) {
-    const parts = [line.name, line.missed, line.last_missed, line._note || ""];
-    for (const key of ["status", "presence", "dnd", "forward", "last_call"]) {
+    const parts = [line.name, line.missed, line.last_missed, this._notes.get(lineKey(line)) || "", JSON.stringify(line.stay), this._board.admin];
+    for (const key of ["status", "presence", "dnd", "forward", "forward_destination", "last_call"]) {
       const state = this._state(line, key);
       parts.push(state ? state.state : "-");
       if (key === "forward" && state) parts.push(state.attributes.destination || "");
@@ -258,6 +340,8 @@ class VtxVoipFrontDeskCard extends HTMLElement {
       "aria-label": labels[key] || key,
       title: labels[key] || key,
       onclick: () => {
+        // Forwarding asks where to (the line's last destination offered).
+        if (key === "forward" && !on) return this._askForward(line);
         button.disabled = true;
         this._hass
           .callService("switch", on ? "turn_off" : "turn_on", {}, { entity_id: line.entities[key] })
@@ -268,7 +352,14 @@ class VtxVoipFrontDeskCard extends HTMLElement {
       },
     });
     if (!state || UNAVAILABLE.includes(state.state)) button.disabled = true;
-    return el("div", { class: `row ${key}` }, [el("span", { class: "label", text: labels[key] || "" }), button]);
+    return el("div", { class: `row ${key}` }, [el("span", { class: "label", text: labels[key] || "", title: labels[key] || "" }), button]);
+  }
+
+  _row(kind, label, value) {
+    return el("div", { class: `row ${kind}` }, [
+      el("span", { class: "label", text: label || "", title: label || "" }),
+      typeof value === "string" ? el("span", { class: "value", text: value, title: value }) : value,
+    ]);
   }
 
   _render(card, line) {
@@ -281,12 +372,24 @@ class VtxVoipFrontDeskCard extends HTMLElement {
     card.dataset.userId = String(line.user_id);
     card.dataset.status = statusValue;
     card.dataset.missed = String(line.missed);
+    card.dataset.stay = line.stay ? String(line.stay.stay_id) : "";
     const body = el("div", { class: "line" }, [
       el("div", { class: "head" }, [
         el("span", { class: "name", text: line.name, title: line.name }),
         status ? el("span", { class: "status", text: this._stateLabel(line, "status", "status_states") }) : null,
       ]),
     ]);
+    if (line.stay) {
+      const since = new Date(line.stay.start).toLocaleString(lang, { dateStyle: "short", timeStyle: "short" });
+      body.append(
+        el("div", { class: "stay" }, [
+          this._row("guest", labels.guest, line.stay.guest || "—"),
+          el("div", { class: "since", text: `${labels.since || ""} ${since}` }),
+          this._row("stay-calls", labels.stay_calls, String(line.stay.calls)),
+          this._row("stay-cost", labels.stay_cost, money(line.stay.cost, this._board.currency, lang)),
+        ]),
+      );
+    }
     if (line.entities.dnd) body.append(this._toggle(line, "dnd", labels));
     if (line.entities.forward) {
       body.append(this._toggle(line, "forward", labels));
@@ -297,74 +400,288 @@ class VtxVoipFrontDeskCard extends HTMLElement {
       }
     }
     if (line.entities.presence) {
-      body.append(
-        el("div", { class: "row presence" }, [
-          el("span", { class: "label", text: labels.presence }),
-          el("span", { class: "value", text: this._stateLabel(line, "presence", "presence_states") }),
-        ]),
-      );
+      body.append(this._row("presence", labels.presence, this._stateLabel(line, "presence", "presence_states")));
     }
     const missedLabel = line.missed_since_check_in ? labels.missed_since_check_in : labels.missed_today;
     const missedValue = el("span", { class: "value" }, [
       line.missed ? el("span", { class: "missed-badge", text: String(line.missed) }) : document.createTextNode("0"),
       line.last_missed ? document.createTextNode(` · ${relativeTime(line.last_missed, lang)}`) : null,
     ]);
-    body.append(el("div", { class: `row missed-calls${line.missed ? " missed" : ""}` }, [
-      el("span", { class: "label", text: missedLabel }),
-      missedValue,
-    ]));
+    body.append(
+      el("div", { class: `row missed-calls${line.missed ? " missed" : ""}` }, [
+        el("span", { class: "label", text: missedLabel, title: missedLabel }),
+        missedValue,
+      ]),
+    );
     if (line.entities.last_call) {
       const last = this._state(line, "last_call");
       const when = last && !UNAVAILABLE.includes(last.state) ? relativeTime(last.state, lang) : null;
-      body.append(
-        el("div", { class: "row last-call" }, [
-          el("span", { class: "label", text: labels.last_call }),
-          el("span", { class: "value", text: when || labels.no_call || "", title: last ? last.state : "" }),
-        ]),
-      );
+      body.append(this._row("last-call", labels.last_call, when || labels.no_call || ""));
     }
-    body.append(
-      el("div", { class: "actions" }, [
-        el("span", { class: "note", text: line._note || "" }),
-        el("button", { class: "text check-out", text: labels.check_out, onclick: () => this._confirm(line) }),
-      ]),
-    );
+    let action;
+    if (!line.stay) {
+      action = el("button", { class: "text check-in", text: labels.check_in, onclick: () => this._askCheckIn(line) });
+    } else if (this._board.admin) {
+      action = el("button", { class: "text check-out", text: labels.check_out, onclick: () => this._confirm(line) });
+    } else {
+      action = el("span", { class: "admin-only", text: labels.admin_only });
+    }
+    body.append(el("div", { class: "actions" }, [el("span", { class: "note", text: this._notes.get(lineKey(line)) || "" }), action]));
     card.replaceChildren(body);
   }
 
-  _confirm(line) {
-    const labels = this._board.labels;
+  _open(name, children, wide = false) {
     const dialog = this._dialog;
-    const close = () => dialog.close();
-    dialog.replaceChildren(
-      el("h2", { text: `${labels.check_out}: ${line.name}` }),
-      el("p", { text: labels.check_out_confirm }),
-      el("div", { class: "buttons" }, [
-        el("button", { class: "text cancel", text: labels.cancel, onclick: close }),
-        el("button", {
-          class: "text confirm",
-          text: labels.check_out,
-          onclick: () => {
-            close();
-            this._checkOut(line);
-          },
-        }),
-      ]),
-    );
-    dialog.dataset.line = line.name;
-    dialog.showModal();
+    dialog.className = wide ? "wide" : "";
+    dialog.dataset.line = name;
+    dialog.replaceChildren(...children);
+    if (!dialog.open) dialog.showModal();
+    return dialog;
   }
 
-  async _checkOut(line) {
-    const { action, response } = line.check_out;
+  _buttons(...buttons) {
+    return el("div", { class: "buttons" }, buttons);
+  }
+
+  _cancel() {
+    return el("button", { class: "text cancel", text: this._board.labels.cancel, onclick: () => this._dialog.close() });
+  }
+
+  _askCheckIn(line) {
     const labels = this._board.labels;
+    const input = el("input", { class: "guest", type: "text", maxlength: "200", autocomplete: "off", "aria-label": labels.guest_name });
+    const submit = async () => {
+      confirm.disabled = true;
+      try {
+        const message = { type: CHECK_IN, entry_id: line.entry_id, user_id: line.user_id };
+        if (input.value.trim()) message.guest = input.value.trim();
+        const result = await this._hass.callWS(message);
+        const active = (result.active || []).map((feature) => featureLabel(feature, labels));
+        this._notes.set(lineKey(line), active.length ? (labels.active_at_check_in || "").replace("{features}", active.join(", ")) : labels.checked_in);
+        this._dialog.close();
+      } catch (err) {
+        this._notes.set(lineKey(line), `${labels.check_in_failed}: ${errorText(err)}`);
+        this._dialog.close();
+      }
+      this._update(true);
+    };
+    const confirm = el("button", { class: "text confirm check-in", text: labels.check_in, onclick: submit });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") submit();
+    });
+    this._open(line.name, [
+      el("h2", { text: `${labels.check_in}: ${line.name}` }),
+      el("label", { class: "field" }, [el("span", { text: labels.guest_name }), input]),
+      this._buttons(this._cancel(), confirm),
+    ]);
+    input.focus();
+  }
+
+  _askForward(line) {
+    const labels = this._board.labels;
+    const saved = this._state(line, "forward_destination");
+    const forward = this._state(line, "forward");
+    const offered =
+      (saved && !UNAVAILABLE.includes(saved.state) && saved.state) || (forward && forward.attributes.destination) || "";
+    const input = el("input", { class: "destination-input", type: "tel", maxlength: "255", autocomplete: "off", "aria-label": labels.forward_destination });
+    input.value = offered;
+    const error = el("p", { class: "error" });
+    const submit = async () => {
+      if (!input.value.trim()) return input.focus();
+      confirm.disabled = true;
+      try {
+        await this._hass.callService(
+          DOMAIN,
+          "set_call_forward",
+          { forward: "unconditional", destination: input.value.trim(), enabled: true },
+          { device_id: line.device_id },
+        );
+        this._dialog.close();
+      } catch (err) {
+        error.textContent = `${labels.forward_failed}: ${errorText(err)}`;
+        confirm.disabled = false;
+      }
+    };
+    const confirm = el("button", { class: "text confirm forward-on", text: labels.forward_on, onclick: submit });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") submit();
+    });
+    this._open(line.name, [
+      el("h2", { text: `${labels.forward}: ${line.name}` }),
+      el("label", { class: "field" }, [el("span", { text: labels.forward_destination }), input]),
+      error,
+      this._buttons(this._cancel(), confirm),
+    ]);
+    input.focus();
+  }
+
+  async _confirm(line) {
+    const labels = this._board.labels;
+    const title = el("h2", { text: `${labels.check_out}: ${line.name}` });
+    this._open(line.name, [title, el("p", { class: "loading", text: "…" }), this._buttons(this._cancel())], true);
+    let bill;
     try {
-      await this._hass.callService(DOMAIN, action, {}, { device_id: line.device_id }, true, response);
-      line._note = labels.done;
+      bill = await this._hass.callWS({ type: BILL, entry_id: line.entry_id, user_id: line.user_id });
     } catch (err) {
-      line._note = `${labels.failed}: ${(err && err.message) || err}`;
+      this._open(line.name, [title, el("p", { class: "error", text: errorText(err) }), this._buttons(this._cancel())], true);
+      return;
     }
-    this._update();
+    if (!this._dialog.open || this._dialog.dataset.line !== line.name) return;
+    const status = this._state(line, "status");
+    const onCall = bill.on_call || (status && status.state === "on_call");
+    const confirm = el("button", {
+      class: "text confirm check-out",
+      text: labels.check_out,
+      onclick: () => this._checkOut(line, confirm),
+    });
+    this._open(
+      line.name,
+      [
+        title,
+        onCall ? el("p", { class: "warning on-call", text: labels.on_call_warning }) : null,
+        el("p", { class: "confirm-text", text: labels.check_out_confirm }),
+        this._bill(bill, labels.bill_so_far, false),
+        this._buttons(this._cancel(), confirm),
+      ].filter(Boolean),
+      true,
+    );
+  }
+
+  async _checkOut(line, button) {
+    const labels = this._board.labels;
+    button.disabled = true;
+    let bill;
+    try {
+      bill = await this._hass.callWS({ type: CHECK_OUT, entry_id: line.entry_id, user_id: line.user_id });
+    } catch (err) {
+      this._notes.set(lineKey(line), `${labels.failed}: ${errorText(err)}`);
+      this._dialog.close();
+      this._update(true);
+      return;
+    }
+    this._notes.set(lineKey(line), labels.done);
+    const reset = bill.reset || {};
+    const close = el("button", { class: "text close", text: labels.close, onclick: () => this._dialog.close() });
+    this._open(
+      line.name,
+      [
+        el("h2", { text: `${labels.bill}: ${line.name}` }),
+        bill.on_call ? el("p", { class: "warning on-call", text: labels.on_call_warning }) : null,
+        reset.error ? el("p", { class: "warning reset", text: (labels.reset_failed || "").replace("{error}", reset.error) }) : null,
+        this._bill(bill, null, true),
+        this._buttons(close),
+      ].filter(Boolean),
+      true,
+    );
+    this._update(true);
+  }
+
+  _bill(bill, heading, final) {
+    const labels = this._board.labels;
+    const texts = labels.bill || {};
+    const lang = language(this._hass);
+    const currency = bill.currency || this._board.currency;
+    const when = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
+    const period = `${when.format(new Date(bill.start))} – ${when.format(new Date(bill.end))}`;
+    const node = el("div", { class: `bill${final ? " final" : ""}`, "data-stay": String(bill.stay_id) }, [
+      heading ? el("h3", { text: heading }) : null,
+      el("div", { class: "bill-meta" }, [
+        el("span", { class: "bill-guest", text: `${labels.guest}: ${bill.guest || "—"}` }),
+        el("span", { text: period }),
+      ]),
+    ]);
+    const rows = bill.calls || [];
+    if (!rows.length) {
+      node.append(el("p", { class: "no-calls", text: labels.no_calls }));
+    } else {
+      const head = ["time", "direction", "number", "duration", "destination_class", "cost"].map((key) =>
+        el("th", { text: (texts[key] || COLUMN_FALLBACK[key]).replace(" ({currency})", "").replace("({currency})", "") }),
+      );
+      node.append(
+        el("table", { class: "calls" }, [
+          el("thead", {}, [el("tr", {}, head)]),
+          el(
+            "tbody",
+            {},
+            rows.map((row) =>
+              el("tr", { class: row.late ? "late" : "" }, [
+                el("td", { text: when.format(new Date(row.start)) }),
+                el("td", { text: texts[row.type] || row.type }),
+                el("td", { class: "number", text: row.number_display || row.number || texts.unknown_number || "" }),
+                el("td", { class: "duration", text: duration(row.duration) }),
+                el("td", { class: "class", text: texts[row.destination_class] || row.destination_class }),
+                el("td", { class: "cost", text: money(row.cost, currency, lang) + (row.late ? ` (${texts.late || "late"})` : "") }),
+              ]),
+            ),
+          ),
+        ]),
+      );
+    }
+    const perClass = Object.entries((bill.totals && bill.totals.per_class) || {});
+    if (perClass.length) {
+      node.append(
+        el("h4", { text: labels.per_class }),
+        el("table", { class: "per-class" }, [
+          el(
+            "tbody",
+            {},
+            perClass.map(([name, item]) =>
+              el("tr", { "data-class": name }, [
+                el("td", { text: texts[name] || name }),
+                el("td", { text: `${item.calls} ${labels.calls || ""}`.trim() }),
+                el("td", { class: "cost", text: money(item.cost, currency, lang) }),
+              ]),
+            ),
+          ),
+        ]),
+      );
+    }
+    node.append(
+      el("div", { class: "total" }, [
+        el("span", { text: labels.total }),
+        el("span", { class: "total-cost", text: money((bill.totals && bill.totals.cost) || 0, currency, lang) }),
+      ]),
+    );
+    if (final) {
+      const csv = el("a", { class: "csv", href: "#", download: `stay-${bill.stay_id}.csv`, text: labels.download_csv });
+      // A short-lived signed path: a plain link cannot carry the login.
+      const signed = this._hass
+        .callWS({ type: "auth/sign_path", path: bill.csv_path, expires: 600 })
+        .then((answer) => {
+          csv.href = answer.path;
+          csv.dataset.ready = "true";
+        })
+        .catch(() => undefined);
+      csv.addEventListener("click", (event) => {
+        if (csv.dataset.ready !== "true") {
+          event.preventDefault();
+          signed.then(() => csv.click());
+        }
+      });
+      const print = el("button", { class: "text print", text: labels.print, onclick: () => this._print(bill, node) });
+      node.append(el("div", { class: "bill-links" }, [csv, print]));
+    }
+    return node;
+  }
+
+  _print(bill, node) {
+    const labels = this._board.labels;
+    const view = window.open("", "_blank");
+    if (!view) return;
+    const doc = view.document;
+    doc.title = `${labels.bill}: ${bill.line}`;
+    const style = doc.createElement("style");
+    style.textContent = PRINT_STYLE;
+    doc.head.append(style);
+    const copy = node.cloneNode(true);
+    copy.querySelector(".bill-links")?.remove();
+    const heading = doc.createElement("h1");
+    heading.textContent = `${labels.bill}: ${bill.line}`;
+    const button = doc.createElement("button");
+    button.className = "print-now";
+    button.textContent = labels.print_now;
+    button.addEventListener("click", () => view.print());
+    doc.body.append(heading, doc.importNode(copy, true), button);
   }
 }
 
@@ -388,9 +705,37 @@ class VtxVoipFrontDeskStrategy extends HTMLElement {
   }
 }
 
-if (!customElements.get(CARD)) {
-  customElements.define(CARD, VtxVoipFrontDeskCard);
-  customElements.define("ll-strategy-dashboard-vtx-voip-front-desk", VtxVoipFrontDeskStrategy);
-  window.customCards = window.customCards || [];
-  window.customCards.push({ type: CARD, name: "VTX VoIP" });
+// Registration. The frontend imports this module (an extra module URL) alongside its own
+// entry point, and either may run first. The entry point installs a polyfill of scoped
+// custom element registries that replaces window.customElements with a registry of its own,
+// which knows nothing defined before it: the frontend then waits in vain for the strategy
+// ("Timeout waiting for strategy element ... to be registered") and for the card. So the
+// elements are defined in the registry of the moment, and again in the one the frontend
+// uses once it has defined its root element <home-assistant> (the polyfill is in place by
+// then). The strategy is also announced in window.customStrategies (the frontend's list of
+// custom dashboards, 2026.5+).
+const ELEMENTS = [
+  [CARD, VtxVoipFrontDeskCard],
+  [`ll-strategy-dashboard-${STRATEGY}`, VtxVoipFrontDeskStrategy],
+];
+
+function register() {
+  const registry = window.customElements;
+  for (const [tag, element] of ELEMENTS) {
+    if (!registry.get(tag)) registry.define(tag, element);
+  }
 }
+
+register();
+window.customElements.whenDefined("home-assistant").then(register);
+window.customStrategies = window.customStrategies || [];
+if (!window.customStrategies.some((entry) => entry.type === STRATEGY && entry.strategyType === "dashboard")) {
+  window.customStrategies.push({
+    type: STRATEGY,
+    strategyType: "dashboard",
+    name: "VTX VoIP front desk",
+    description: "Every line with its status, stay, calls and check-in/check-out",
+  });
+}
+window.customCards = window.customCards || [];
+if (!window.customCards.some((entry) => entry.type === CARD)) window.customCards.push({ type: CARD, name: "VTX VoIP" });

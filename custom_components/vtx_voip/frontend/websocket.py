@@ -7,6 +7,13 @@ the one entry, or of the devices in the area) with its device, its entity ids by
 missed calls since check-in (or today), the action that checks a line out, and the labels
 of the board in the asked language from the integration's translations. The board
 (``frontend/vtx-voip-front-desk.js``) renders the entities' states from ``hass.states``.
+
+A line's open stay (guest, check-in, calls and running cost) comes with it. The board acts
+on a stay with three commands: ``vtx_voip/front_desk/check_in`` (every user, as the
+``check_in`` action), ``vtx_voip/front_desk/bill`` (the open stay's bill so far) and
+``vtx_voip/front_desk/check_out`` (the stay's bill; fires ``vtx_voip_check_out`` as every
+check-out does). Bills hold guests' call records: the last two require an administrator,
+and the board says so to other users instead of offering them.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from typing import Any, Final
 
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
-from homeassistant.components.websocket_api.decorators import async_response, websocket_command
+from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
+from homeassistant.components.websocket_api.decorators import async_response, require_admin, websocket_command
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED
 from homeassistant.const import Platform
@@ -28,10 +36,12 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
+from ..api.numbers import format_number
+from ..billing.bill import totals
 from ..billing.calls import EVENT_CALL
-from ..billing.stays import signal_stay
+from ..billing.stays import StayTotals, signal_stay, stay_csv_path
 from ..const import DOMAIN
-from ..data import VtxConfigEntry
+from ..data import LineConfig, VtxConfigEntry
 
 # The entities of a line the board shows: its key -> (platform, unique id suffix).
 LINE_ENTITIES: Final[dict[str, tuple[Platform, str]]] = {
@@ -60,6 +70,10 @@ STATE_LABELS: Final[dict[str, str]] = {
     "presence": "entity.sensor.presence.state.",
 }
 BOARD_LABELS: Final = "selector.front_desk.options."
+# The bill's texts (column headers, directions, destination classes), as the CSV has them.
+BILL_LABELS: Final = "selector.bill_csv.options."
+# A line's status while it is on a call (the check-out's confirm warns).
+ON_CALL: Final = "on_call"
 
 
 def check_out_action(hass: HomeAssistant, entry: VtxConfigEntry, user_id: int) -> str:
@@ -102,7 +116,22 @@ async def async_labels(hass: HomeAssistant, language: str) -> dict[str, Any]:
             if full.startswith(prefix + BOARD_LABELS)
         }
     )
+    labels["bill"] = {
+        full[len(prefix + BILL_LABELS) :]: text for full, text in texts.items() if full.startswith(prefix + BILL_LABELS)
+    }
     return labels
+
+
+def _stay(held: StayTotals | None) -> dict[str, Any] | None:
+    if held is None:
+        return None
+    return {
+        "stay_id": held.stay.stay_id,
+        "guest": held.stay.guest,
+        "start": dt_util.as_local(dt_util.utc_from_timestamp(held.stay.start)).isoformat(),
+        "calls": held.calls,
+        "cost": float(held.cost),
+    }
 
 
 def _loaded_entries(hass: HomeAssistant, entry_id: str | None) -> list[VtxConfigEntry]:
@@ -148,10 +177,11 @@ def async_board(hass: HomeAssistant, entry_id: str | None = None, area_id: str |
                     "missed_since": since.isoformat(),
                     "missed_since_check_in": since_check_in,
                     "check_out": _check_out(hass, entry, line.user_id),
+                    "stay": _stay(runtime.stays.stay_of(line.user_id)),
                 }
             )
     lines.sort(key=lambda item: (str(item["name"]).casefold(), item["user_id"]))
-    return {"lines": lines}
+    return {"lines": lines, "currency": hass.config.currency}
 
 
 def _check_out(hass: HomeAssistant, entry: VtxConfigEntry, user_id: int) -> dict[str, Any]:
@@ -192,7 +222,8 @@ async def ws_subscribe_front_desk(hass: HomeAssistant, connection: ActiveConnect
         nonlocal pending
         pending = None
         follow_stays()
-        connection.send_message(event_message(msg_id, {**async_board(hass, entry_id, area_id), "labels": labels}))
+        board = async_board(hass, entry_id, area_id)
+        connection.send_message(event_message(msg_id, {**board, "labels": labels, "admin": connection.user.is_admin}))
 
     @callback
     def changed(*_args: Any) -> None:
@@ -231,7 +262,105 @@ async def ws_subscribe_front_desk(hass: HomeAssistant, connection: ActiveConnect
     send()
 
 
+def _line(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> tuple[VtxConfigEntry, LineConfig] | None:
+    """Return the loaded entry and line a command names, or answer ``not_found``."""
+    for entry in _loaded_entries(hass, msg["entry_id"]):
+        if (line := entry.runtime_data.lines.get(msg["user_id"])) is not None:
+            return entry, line
+    connection.send_error(msg["id"], ERR_NOT_FOUND, "No such line")
+    return None
+
+
+def _on_call(hass: HomeAssistant, user_id: int) -> bool:
+    """Whether the line's status is *on a call* now."""
+    entity_id = er.async_get(hass).async_get_entity_id(Platform.SENSOR, DOMAIN, f"{user_id}_line_status")
+    state = hass.states.get(entity_id) if entity_id else None
+    return state is not None and state.state == ON_CALL
+
+
+def _readable(bill: dict[str, Any]) -> dict[str, Any]:
+    """Return the bill with each call's number spaced for reading (``number_display``)."""
+    return {
+        **bill,
+        "calls": [
+            {**row, "number_display": format_number(row["number"]) if row.get("number") else None}
+            for row in bill["calls"]
+        ],
+    }
+
+
+LINE_COMMAND: Final[dict[str | vol.Marker, Any]] = {
+    vol.Required("entry_id"): str,
+    vol.Required("user_id"): vol.All(int, vol.Range(min=1)),
+}
+
+
+@websocket_command(
+    {
+        vol.Required("type"): "vtx_voip/front_desk/check_in",
+        **LINE_COMMAND,
+        vol.Optional("guest"): vol.All(str, vol.Strip, vol.Length(max=200)),
+    }
+)
+@async_response
+async def ws_check_in(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Check a guest in (every user may, as with the ``check_in`` action)."""
+    if (found := _line(hass, connection, msg)) is None:
+        return
+    entry, line = found
+    result = await entry.runtime_data.stays.async_check_in(line, msg.get("guest") or None)
+    connection.send_result(msg["id"], result)
+
+
+@websocket_command({vol.Required("type"): "vtx_voip/front_desk/bill", **LINE_COMMAND})
+@require_admin
+@async_response
+async def ws_bill(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Answer the open stay's bill up to now (administrators: it lists the guest's calls)."""
+    if (found := _line(hass, connection, msg)) is None:
+        return
+    entry, line = found
+    stays = entry.runtime_data.stays
+    if (held := stays.stay_of(line.user_id)) is None:
+        connection.send_result(msg["id"], {"line": line.name, "user_id": line.user_id, "stay": None})
+        return
+    end = dt_util.utcnow()
+    bill = await stays.async_bill(line, held.stay, end)
+    result = {
+        "line": line.name,
+        "user_id": line.user_id,
+        "guest": held.stay.guest,
+        "stay_id": held.stay.stay_id,
+        "start": dt_util.as_local(dt_util.utc_from_timestamp(held.stay.start)).isoformat(),
+        "end": dt_util.as_local(end).isoformat(),
+        "currency": hass.config.currency,
+        "calls": [row.as_dict() for row in bill.rows],
+        "totals": totals(bill.rows),
+        "csv_path": stay_csv_path(entry.entry_id, held.stay.stay_id),
+        "on_call": _on_call(hass, line.user_id),
+    }
+    connection.send_result(msg["id"], _readable(result))
+
+
+@websocket_command({vol.Required("type"): "vtx_voip/front_desk/check_out", **LINE_COMMAND})
+@require_admin
+@async_response
+async def ws_check_out(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Check the line's stay out and answer its bill (administrators)."""
+    if (found := _line(hass, connection, msg)) is None:
+        return
+    entry, line = found
+    # The stays fire vtx_voip_check_out for every check-out, this one included.
+    result = await entry.runtime_data.stays.async_check_out(line)
+    connection.send_result(
+        msg["id"], _readable({**result, "csv_path": stay_csv_path(entry.entry_id, result["stay_id"])})
+    )
+
+
 @callback
 def async_setup_websocket(hass: HomeAssistant) -> None:
-    """Register the board's websocket command (once, in ``async_setup``)."""
-    async_register_command(hass, ws_subscribe_front_desk)
+    """Register the board's websocket commands (once, in ``async_setup``)."""
+    for command in (ws_subscribe_front_desk, ws_check_in, ws_bill, ws_check_out):
+        async_register_command(hass, command)

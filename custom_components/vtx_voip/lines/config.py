@@ -23,10 +23,14 @@ class LineConfig:
 
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> LineConfig:
-        """Read a line sub-entry."""
+        """Read a line sub-entry: its title is the line's name.
+
+        The sub-entry flow sets title and data name alike; Home Assistant's ⋮ > Rename
+        changes the title only (the update listener then brings the data name along).
+        """
         return cls(
             user_id=int(subentry.data[CONF_USER_ID]),
-            name=str(subentry.data.get(CONF_LINE_NAME) or subentry.title),
+            name=str(subentry.title or subentry.data.get(CONF_LINE_NAME) or ""),
             subentry_id=subentry.subentry_id,
         )
 

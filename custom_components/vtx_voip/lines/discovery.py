@@ -15,6 +15,7 @@ from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEnt
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import UnknownFlow
 from homeassistant.helpers import discovery_flow
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from ..api.assumptions import DEFAULT_SIP_DOMAIN
 from ..api.numbers import domain_of_login
@@ -27,6 +28,15 @@ from ..const import (
     LOGGER,
     SUBENTRY_TYPE_LINE,
 )
+
+
+def signal_line_login(entry_id: str) -> str:
+    """Dispatcher signal sent with (user_id, login name) of a line of the entry's account.
+
+    The stays listen: a call to a line of the account (configured or discovered) is internal.
+    """
+    return f"{DOMAIN}_{entry_id}_line_login"
+
 
 # Keys of a discovery's data.
 DISCOVERY_ENTRY_ID: Final = "entry_id"
@@ -83,6 +93,7 @@ def async_discover_line(hass: HomeAssistant, entry: ConfigEntry, user_id: int, l
     data: dict[str, Any] = {DISCOVERY_ENTRY_ID: entry.entry_id, DISCOVERY_USER_ID: int(user_id)}
     if login:
         data[DISCOVERY_LOGIN] = login
+        async_dispatcher_send(hass, signal_line_login(entry.entry_id), int(user_id), login)
     discovery_flow.async_create_flow(hass, DOMAIN, context={"source": SOURCE_INTEGRATION_DISCOVERY}, data=data)
 
 

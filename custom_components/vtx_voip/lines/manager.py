@@ -249,6 +249,10 @@ class LineManager:
         self.store.set_baseline(line.user_id, features)
         return len(features)
 
+    async def async_read_features(self, line: LineConfig) -> dict[str, Feature]:
+        """Read a line's features from the API, by featName (raises a translated error)."""
+        return await self._async_read_features(line)
+
     @vtx_exception_handler("read_failed")
     async def _async_read_features(self, line: LineConfig) -> dict[str, Feature]:
         """Read a line's features from the API (not the cache: a push may have been lost)."""

@@ -1,7 +1,11 @@
 """Real-time push: webhook, subscriptions that renew and repair themselves, health.
 
 ``const`` holds every timing and id, ``url`` picks the notification URL (and cleans up a
-removed entry), ``webhook`` reads a push body, ``manager`` keeps push working for an entry.
+removed entry), ``gate`` keeps an entry's webhook across its runs (holding pushes between
+two), ``webhook`` reads a push body, ``lifecycle`` keeps the subscriptions (adopt, create,
+renew, replace, delete), ``router`` applies a push (ledger, coordinators, discovery),
+``health`` finds a resource whose push is silent, ``manager`` wires them for an entry.
+The protocol rules they follow are ``api.notifications`` and ``api.subscriptions``.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from .const import (
     MIN_RENEW_DELAY,
     RENEW_BEFORE,
     RETRY_DELAY,
+    SILENT_RETRY,
     STALL_GRACE,
     SUBSCRIPTION_LIFETIME,
     signal_push,
 )
 from .manager import PushManager
+from .prepare import async_prepare_push
 from .url import async_remove_subscriptions
 from .webhook import MAX_BODY_BYTES
 
@@ -27,9 +33,11 @@ __all__ = [
     "MIN_RENEW_DELAY",
     "RENEW_BEFORE",
     "RETRY_DELAY",
+    "SILENT_RETRY",
     "STALL_GRACE",
     "SUBSCRIPTION_LIFETIME",
     "PushManager",
+    "async_prepare_push",
     "async_remove_subscriptions",
     "signal_push",
 ]

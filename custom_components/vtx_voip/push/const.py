@@ -5,16 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
-from ..api.assumptions import SUBSCRIPTION_MAX_LIFETIME
+from ..api.subscriptions import MIN_RENEW_DELAY, RENEW_BEFORE, SUBSCRIPTION_LIFETIME
 from ..const import DOMAIN, FEATURE_POLL_INTERVAL
 
-# Ask for a little less than the maximum, so clock skew never makes a request invalid.
-SUBSCRIPTION_LIFETIME: Final = SUBSCRIPTION_MAX_LIFETIME - timedelta(minutes=5)
-# Renew when a third of the lifetime is left (about a day): time for many retries. If the
-# API grants shorter lifetimes than asked, a third of what it granted.
-RENEW_BEFORE: Final = SUBSCRIPTION_MAX_LIFETIME / 3
-# Never renew more often than this, whatever the API grants.
-MIN_RENEW_DELAY: Final = timedelta(minutes=1)
+__all__ = ["MIN_RENEW_DELAY", "RENEW_BEFORE", "SUBSCRIPTION_LIFETIME"]
+
 # After a failed create or renewal.
 RETRY_DELAY: Final = timedelta(minutes=5)
 # Calls: read from the history every minute while push does not bring them, and once an
@@ -24,6 +19,14 @@ CALL_RECONCILE_INTERVAL: Final = timedelta(hours=1)
 # A poll that finds a change push did not bring declares push stalled only when no push
 # arrives on the FEATURE subscription within this long (the push may still be on its way).
 STALL_GRACE: Final = timedelta(seconds=90)
+# A resource whose push proved silent is polled; its subscription is tried again (replaced)
+# this long after.
+SILENT_RETRY: Final = timedelta(hours=6)
+# Between two runs of an entry (a reload), pushes are held in memory and handed to the next
+# run; held longer than this (the entry was not set up again), the webhook is let go.
+HOLD_LIMIT: Final = timedelta(minutes=10)
+# At most this many pushes are held; more are answered 503.
+MAX_HELD: Final = 1000
 ISSUE_NO_URL: Final = "no_push_url"
 ISSUE_STALLED: Final = "push_stalled"
 ISSUE_SUBSCRIBE_FAILED: Final = "subscribe_failed"

@@ -1,27 +1,16 @@
-"""The push body: its size limit, its envelope and how it is read."""
+"""Reading a push body from the request, at most ``MAX_BODY_BYTES`` (its parsing is ``api.notifications``)."""
 
 from __future__ import annotations
 
 from typing import Final
 
 from aiohttp import web
-import probatio as vol
 
-from ..api.assumptions import PUSH_CALL_LOG_EVENTS_KEY, PUSH_FEATURE_EVENTS_KEY, PUSH_PRESENCE_EVENTS_KEY
+from ..api.notifications import MAX_BODY_BYTES
 
-MAX_BODY_BYTES: Final = 1024 * 1024
+__all__ = ["MAX_BODY_BYTES", "BodyTooLarge", "read_body"]
+
 _READ_CHUNK: Final = 64 * 1024
-
-# The envelope of a push body; entries are parsed tolerantly by the client's parser.
-NOTIFICATION_SCHEMA: Final = vol.Schema(
-    {
-        vol.Required("subscriptionId"): vol.All(str, vol.Length(min=1, max=200)),
-        vol.Optional(PUSH_FEATURE_EVENTS_KEY): vol.All(list, vol.Length(max=1000)),
-        vol.Optional(PUSH_CALL_LOG_EVENTS_KEY): vol.All(list, vol.Length(max=1000)),
-        vol.Optional(PUSH_PRESENCE_EVENTS_KEY): vol.All(list, vol.Length(max=1000)),
-    },
-    extra=vol.ALLOW_EXTRA,
-)
 
 
 class BodyTooLarge(Exception):
