@@ -333,6 +333,10 @@ async def test_tariff_options(hass: HomeAssistant, simulator: Simulator, init_in
     }
     given["international"]["price_per_minute"] = 1.2
     result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**given, "internal_extensions": "199-100", "bill_incoming": True, "retention_days": 90}
+    )
+    assert result["errors"] == {"internal_extensions": "invalid_extensions"}
+    result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**given, "bill_incoming": True, "retention_days": 90}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
