@@ -265,6 +265,9 @@ async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integ
     )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_URL] == simulator.base_url
+    # The account's data changed: the entry reloads (waited for, or teardown meets it midway).
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
 
     result = await entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
