@@ -200,9 +200,6 @@ async def cost_setup(
     ]
     for handler, _level in quieted:
         handler.setLevel(logging.WARNING)
-    access = logging.getLogger("aiohttp.access")
-    access_level = access.level
-    access.setLevel(logging.WARNING)
     assert await async_setup_component(hass, "webhook", {})
     assert await async_setup_component(hass, DOMAIN, {})
     for platform in PLATFORMS:
@@ -212,7 +209,6 @@ async def cost_setup(
         yield f"http://127.0.0.1:{client.server.port}", session
     for handler, level in quieted:
         handler.setLevel(level)
-    access.setLevel(access_level)
 
 
 async def _send(requests: list[tuple[str, str, dict[str, str]]], path: Path) -> Counter[str]:
