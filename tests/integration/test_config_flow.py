@@ -408,7 +408,13 @@ async def test_lines_step_by_login_learns_the_domain(hass: HomeAssistant, simula
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].data["sip_domain"] == "m.ipvoip.ch"
     [line] = result["result"].subentries.values()
-    assert dict(line.data) == {"user_id": ROOM_103, "name": "Lobby", "number": "+41225662196"}
+    # The login name it was found by is kept: the per-line FEATURE subscription's scope.
+    assert dict(line.data) == {
+        "user_id": ROOM_103,
+        "name": "Lobby",
+        "number": "+41225662196",
+        "login_name": ROOM_103_LOGIN,
+    }
 
 
 async def test_subentry_by_number_and_login(
@@ -433,9 +439,9 @@ async def test_subentry_by_number_and_login(
     added = next(s for s in config_entry.subentries.values() if s.unique_id == str(ROOM_103))
     assert (added.title, dict(added.data)) == (
         "+41 22 566 21 96",
-        {"user_id": ROOM_103, "name": "+41 22 566 21 96", "number": "+41225662196"},
+        {"user_id": ROOM_103, "name": "+41 22 566 21 96", "number": "+41225662196", "login_name": ROOM_103_LOGIN},
     )
-    # Renamed by its userId, the line keeps the number it is known by.
+    # Renamed by its userId, the line keeps the number and login name it is known by.
     result = await config_entry.start_subentry_reconfigure_flow(hass, added.subentry_id)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"user_id": str(ROOM_103), "name": "Lobby"}
@@ -445,6 +451,7 @@ async def test_subentry_by_number_and_login(
         "user_id": ROOM_103,
         "name": "Lobby",
         "number": "+41225662196",
+        "login_name": ROOM_103_LOGIN,
     }
 
 
