@@ -36,7 +36,6 @@ import gc
 import importlib
 import io
 import json
-import logging
 import os
 from pathlib import Path
 import pstats
@@ -193,13 +192,6 @@ async def cost_setup(
 ) -> AsyncGenerator[tuple[str, ClientSession]]:
     """Home Assistant's server on a real port (URL yielded), production-like logging and loop."""
     hass.loop.set_debug(False)
-    quieted = [
-        (handler, handler.level)
-        for handler in logging.getLogger().handlers
-        if type(handler) is logging.StreamHandler and handler.level < logging.WARNING
-    ]
-    for handler, _level in quieted:
-        handler.setLevel(logging.WARNING)
     assert await async_setup_component(hass, "webhook", {})
     assert await async_setup_component(hass, DOMAIN, {})
     for platform in PLATFORMS:
@@ -207,8 +199,6 @@ async def cost_setup(
     client = await hass_client_no_auth()
     async with ClientSession() as session:
         yield f"http://127.0.0.1:{client.server.port}", session
-    for handler, level in quieted:
-        handler.setLevel(level)
 
 
 async def _send(requests: list[tuple[str, str, dict[str, str]]], path: Path) -> Counter[str]:

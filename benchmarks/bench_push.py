@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
-import logging
 import statistics
 import time
 from typing import Any
@@ -60,13 +59,6 @@ async def push_setup(
     ``"client"`` (pushes handed to the HTTP test client), ``"none"`` (no notification URL).
     """
     hass.loop.set_debug(False)
-    quieted = [
-        (handler, handler.level)
-        for handler in logging.getLogger().handlers
-        if type(handler) is logging.StreamHandler and handler.level < logging.WARNING
-    ]
-    for handler, _level in quieted:
-        handler.setLevel(logging.WARNING)
     # The HTTP server starts with the client: the routes the entry needs must exist by then.
     assert await async_setup_component(hass, "webhook", {})
     # The integration registers its HTTP views when it loads: before the server freezes its router.
@@ -105,8 +97,6 @@ async def push_setup(
     await hass.async_block_till_done()
     for simulator in simulators:
         await simulator.stop()
-    for handler, level in quieted:
-        handler.setLevel(level)
 
 
 @pytest.mark.parametrize("mode", ["http", "client"])

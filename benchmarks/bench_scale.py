@@ -32,7 +32,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 import contextlib
 import gc
 import json
-import logging
 import os
 from pathlib import Path
 import socket
@@ -86,13 +85,6 @@ async def scale_setup(
 ) -> AsyncGenerator[ScaleSetup]:
     """Set up a simulator with N lines, latency and rate limit, and an entry pushing over real HTTP."""
     hass.loop.set_debug(False)
-    quieted = [
-        (handler, handler.level)
-        for handler in logging.getLogger().handlers
-        if type(handler) is logging.StreamHandler and handler.level < logging.WARNING
-    ]
-    for handler, _level in quieted:
-        handler.setLevel(logging.WARNING)
     assert await async_setup_component(hass, "webhook", {})
     # The integration's HTTP views must exist before the server freezes its router.
     assert await async_setup_component(hass, DOMAIN, {})
@@ -157,8 +149,6 @@ async def scale_setup(
     await hass.async_block_till_done()
     for simulator in simulators:
         await simulator.stop()
-    for handler, level in quieted:
-        handler.setLevel(level)
 
 
 async def _toggle_latencies(

@@ -45,17 +45,26 @@ def sized[T](full: T, quick: T) -> T:
 
 
 @pytest.fixture(autouse=True)
-def quiet_access_log() -> Any:
-    """Log aiohttp's access lines at WARNING, as Home Assistant does by default.
+def production_logging(request: pytest.FixtureRequest) -> Any:
+    """Log at WARNING, as Home Assistant does by default: only the result tables on the terminal.
 
-    The test harness logs at DEBUG, which would add a formatted line's cost to every push
-    (and under a frozen clock aiohttp cannot format the local time at all).
+    The test harness logs at DEBUG, which would add a formatted line's cost (aiohttp's access
+    log among them) to every push; under a frozen clock aiohttp cannot format its time at all.
+    Taken after Home Assistant's harness (``hass``) has set its logging up.
     """
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("hass")
     access = logging.getLogger("aiohttp.access")
-    level = access.level
-    access.setLevel(logging.WARNING)
+    quieted = [(access, access.level)] + [
+        (handler, handler.level)
+        for handler in logging.getLogger().handlers
+        if type(handler) is logging.StreamHandler and handler.level < logging.WARNING
+    ]
+    for handler, _level in quieted:
+        handler.setLevel(logging.WARNING)
     yield
-    access.setLevel(level)
+    for handler, level in quieted:
+        handler.setLevel(level)
 
 
 # Tables printed at the end of the session: title -> (header, rows).
@@ -89,14 +98,6 @@ async def integration_with_lines(
     production does not, so neither do the benchmarks.
     """
     hass.loop.set_debug(False)
-    # Only the result tables on the terminal (``-s``), not Home Assistant's INFO log.
-    quieted = [
-        (handler, handler.level)
-        for handler in logging.getLogger().handlers
-        if type(handler) is logging.StreamHandler and handler.level < logging.WARNING
-    ]
-    for handler, _level in quieted:
-        handler.setLevel(logging.WARNING)
     simulators: list[Simulator] = []
     making: asyncio.Task[Any] | None = None
 
@@ -128,5 +129,3 @@ async def integration_with_lines(
         await simulator.stop()
     if making is not None:
         await making
-    for handler, level in quieted:
-        handler.setLevel(level)
