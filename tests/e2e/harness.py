@@ -294,18 +294,22 @@ class Board:
         )
         return [str(text) for text in found]
 
-    async def notifications(self) -> list[dict[str, Any]]:
-        """The persistent notifications shown now."""
+    async def notification(self, title: str) -> dict[str, Any]:
+        """The persistent notification titled ``title``, once it is shown (followed by subscription)."""
         found = await self.page.evaluate(
-            """() => new Promise((resolve) => {
+            """(title) => new Promise((resolve) => {
                 const hass = document.querySelector("home-assistant").hass;
                 const stop = hass.connection.subscribeMessage((message) => {
-                    stop.then((unsub) => unsub());
-                    resolve(Object.values(message.notifications || {}));
+                    const match = Object.values(message.notifications || {}).find((item) => item.title === title);
+                    if (match) {
+                        stop.then((unsub) => unsub());
+                        resolve(match);
+                    }
                 }, {type: "persistent_notification/subscribe"});
-            })"""
+            })""",
+            title,
         )
-        return list(found)
+        return dict(found)
 
     async def open(self, url: str, count: int) -> tuple[float, int]:
         """Open the board; return the seconds until ``count`` cards are shown and the card's own render time (ms)."""

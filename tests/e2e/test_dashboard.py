@@ -221,13 +221,9 @@ async def test_front_desk_board(instance: Instance) -> None:
             await expect(room_101.locator(".note")).to_have_text("Checked out")
             await expect(room_101.locator(".stay")).to_have_count(0)
             # The blueprint heard of the board's check-out: its notification.
-            titles: list[str] = []
-            for _ in range(40):
-                titles = [str(item.get("title")) for item in await board.notifications()]
-                if "Check-out: Room 101" in titles:
-                    break
-                await page.wait_for_timeout(250)
-            assert "Check-out: Room 101" in titles, titles
+            notice = await board.notification("Check-out: Room 101")
+            assert "Guest: Anna Muster" in notice["message"], notice
+            assert "CHF 1.35" in notice["message"], notice
 
             # A line on a call: the check-out's confirm warns.
             await room_102.get_by_role("button", name="Check in").click()
