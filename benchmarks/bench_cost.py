@@ -75,11 +75,12 @@ from custom_components.vtx_voip.const import DOMAIN
 from tests.integration.conftest import demo_entry, line_subentry
 from vtx_simulator import Simulator
 
-from .conftest import FIRST_USER_ID, record, seed_with_lines
+from .conftest import FIRST_USER_ID, record, seed_with_lines, sized
 
-# VTX_BENCH_COST_LINES: fewer lines for a quick run.
-LINES = int(os.environ.get("VTX_BENCH_COST_LINES", "500"))
-ROUNDS = 6
+# VTX_BENCH_COST_LINES: fewer lines for a quick run (20 in the quick mode).
+LINES = int(os.environ.get("VTX_BENCH_COST_LINES", sized("500", "20")))
+ROUNDS = sized(6, 2)
+# The registries' delayed saves (10 s) are let pass before measuring.
 SETTLE_SECONDS = 12
 MINIMAL = "bench_minimal"
 BARE_WEBHOOK_ID = "bench_bare_webhook"
@@ -199,9 +200,6 @@ async def cost_setup(
     ]
     for handler, _level in quieted:
         handler.setLevel(logging.WARNING)
-    access = logging.getLogger("aiohttp.access")
-    access_level = access.level
-    access.setLevel(logging.WARNING)
     assert await async_setup_component(hass, "webhook", {})
     assert await async_setup_component(hass, DOMAIN, {})
     for platform in PLATFORMS:
@@ -211,7 +209,6 @@ async def cost_setup(
         yield f"http://127.0.0.1:{client.server.port}", session
     for handler, level in quieted:
         handler.setLevel(level)
-    access.setLevel(access_level)
 
 
 async def _send(requests: list[tuple[str, str, dict[str, str]]], path: Path) -> Counter[str]:

@@ -93,11 +93,6 @@ async def scale_setup(
     ]
     for handler, _level in quieted:
         handler.setLevel(logging.WARNING)
-    # Home Assistant logs at WARNING by default, so aiohttp formats no access log line per
-    # request; the test harness logs at DEBUG, which would add that cost to every push.
-    access = logging.getLogger("aiohttp.access")
-    access_level = access.level
-    access.setLevel(logging.WARNING)
     assert await async_setup_component(hass, "webhook", {})
     # The integration's HTTP views must exist before the server freezes its router.
     assert await async_setup_component(hass, DOMAIN, {})
@@ -164,7 +159,6 @@ async def scale_setup(
         await simulator.stop()
     for handler, level in quieted:
         handler.setLevel(level)
-    access.setLevel(access_level)
 
 
 async def _toggle_latencies(

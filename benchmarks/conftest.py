@@ -44,6 +44,20 @@ def sized[T](full: T, quick: T) -> T:
     return quick if QUICK else full
 
 
+@pytest.fixture(autouse=True)
+def quiet_access_log() -> Any:
+    """Log aiohttp's access lines at WARNING, as Home Assistant does by default.
+
+    The test harness logs at DEBUG, which would add a formatted line's cost to every push
+    (and under a frozen clock aiohttp cannot format the local time at all).
+    """
+    access = logging.getLogger("aiohttp.access")
+    level = access.level
+    access.setLevel(logging.WARNING)
+    yield
+    access.setLevel(level)
+
+
 # Tables printed at the end of the session: title -> (header, rows).
 RESULTS: dict[str, tuple[list[str], list[list[str]]]] = {}
 

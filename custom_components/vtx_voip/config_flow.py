@@ -40,6 +40,7 @@ from .api.numbers import default_line_name, format_number, number_of_login, pars
 from .const import (
     CONF_APPLICATION_ID,
     CONF_LINE_NAME,
+    CONF_LOGIN_NAME,
     CONF_NUMBER,
     CONF_SIP_DOMAIN,
     CONF_USER_ID,
@@ -134,11 +135,13 @@ async def _validate_account(hass: HomeAssistant, data: Mapping[str, Any]) -> tup
     return None, server
 
 
-def line_data(user_id: int, name: str, number: str | None) -> dict[str, Any]:
-    """Return the data of a line sub-entry: userId and name, and the number when known."""
+def line_data(user_id: int, name: str, number: str | None, login: str | None = None) -> dict[str, Any]:
+    """Return the data of a line sub-entry: userId and name, the number and login name when known."""
     data: dict[str, Any] = {CONF_USER_ID: user_id, CONF_LINE_NAME: name}
     if number:
         data[CONF_NUMBER] = number
+    if login:
+        data[CONF_LOGIN_NAME] = login
     return data
 
 
@@ -228,7 +231,7 @@ class VtxVoipConfigFlow(ConfigFlow, domain=DOMAIN):
                         data=data,
                         subentries=[
                             ConfigSubentryData(
-                                data=line_data(user_id, name, number),
+                                data=line_data(user_id, name, number, result.logins.get(user_id)),
                                 subentry_type=SUBENTRY_TYPE_LINE,
                                 title=name,
                                 unique_id=str(user_id),
@@ -405,7 +408,7 @@ class LineSubentryFlowHandler(ConfigSubentryFlow):
         if result.domain is not None and CONF_SIP_DOMAIN not in entry.data:
             async_learn_sip_domain(self.hass, entry, ref.login)
         ((user_id, (line_name, number)),) = result.lines.items()
-        return line_data(user_id, line_name, number), None, placeholders
+        return line_data(user_id, line_name, number, result.logins.get(user_id)), None, placeholders
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Add a line."""
@@ -438,6 +441,8 @@ class LineSubentryFlowHandler(ConfigSubentryFlow):
                 same_line = data[CONF_USER_ID] == subentry.data[CONF_USER_ID]
                 if CONF_NUMBER not in data and same_line and (number := subentry.data.get(CONF_NUMBER)):
                     data[CONF_NUMBER] = number  # the same line keeps its known number
+                if CONF_LOGIN_NAME not in data and same_line and (login := subentry.data.get(CONF_LOGIN_NAME)):
+                    data[CONF_LOGIN_NAME] = login  # and its login name
                 return self.async_update_and_abort(
                     self._get_entry(),
                     subentry,

@@ -33,6 +33,8 @@ SUBENTRY_TYPE_LINE: Final = "line"
 CONF_USER_ID: Final = "user_id"
 CONF_LINE_NAME: Final = "name"
 CONF_NUMBER: Final = "number"
+# The login name a line was found by in the lines step (the per-line FEATURE subscription's scope).
+CONF_LOGIN_NAME: Final = "login_name"
 # Options
 CONF_PUSH_BASE_URL: Final = "push_base_url"
 # Seconds between two reads of a line's presence while it is not pushed.

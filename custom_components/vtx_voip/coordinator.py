@@ -37,7 +37,8 @@ FUTURE_EVENT_TOLERANCE: Final = timedelta(minutes=5)
 # How many of its own writes per feature the integration remembers (to know their echoes).
 OWN_WRITES_KEPT: Final = 8
 # Lines whose read failed while others worked are read again this long after (or after the
-# API's Retry-After, if longer), not only at the next poll of every line.
+# API's Retry-After, if longer), then after twice as long at each failure in a row, not
+# only at the next poll of every line.
 FAILED_LINE_RETRY: Final = timedelta(seconds=60)
 # A poll that failed as a whole is tried again after 30 s, then 1, 2, 4 minutes... (never
 # later than the next poll), not only at the next poll, which may be 15 minutes away.
@@ -96,6 +97,8 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self.lines = lines
         # Lines whose last read failed (for logging their loss and return once each).
         self._failing: set[int] = set()
+        # Reads failed in a row per line (the back-off of its retries).
+        self._line_failures: dict[int, int] = {}
         # Counts what pushes and writes applied; a poll notes it when it starts, so that
         # "arrived while the poll ran" needs no clock at all.
         self._seq = 0
@@ -197,10 +200,13 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         return confirmed is not None and dt_util.utcnow() - confirmed <= self.stale_window
 
     @callback
-    def _confirm(self, user_id: int) -> None:
-        """Note that a read or a push just confirmed a line's state."""
+    def _confirm(self, user_id: int) -> bool:
+        """Note that a read or a push just confirmed a line's state; return whether its window had ended."""
         self._confirmed[user_id] = dt_util.utcnow()
-        self._stale.discard(user_id)
+        if user_id in self._stale:
+            self._stale.discard(user_id)
+            return True
+        return False
 
     @callback
     def _async_refresh_finished(self) -> None:
@@ -259,6 +265,10 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         for user_id in recovered & self._failing:
             LOGGER.info("Line %s: reading its %s works again", user_id, self.resource)
         self._failing = (self._failing - recovered) | errors.keys()
+        for user_id in recovered:
+            self._line_failures.pop(user_id, None)
+        for user_id in errors:
+            self._line_failures[user_id] = self._line_failures.get(user_id, 0) + 1
 
     def _lines_to_read(self) -> list[int]:
         """Return the lines this update reads (every line; presence reads a share of them)."""
@@ -344,7 +354,9 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._retry_ids = set(user_ids)
         if not user_ids:
             return
-        delay = max(FAILED_LINE_RETRY.total_seconds(), retry_after or 0)
+        # 1, 2, 4 minutes... after as many failures in a row (never later than the next poll).
+        failures = min(self._line_failures.get(user_id, 1) for user_id in user_ids)
+        delay = max(FAILED_LINE_RETRY.total_seconds() * 2 ** min(max(failures, 1) - 1, 16), retry_after or 0)
         if self.update_interval is not None and delay >= self.update_interval.total_seconds():
             return
 
@@ -373,6 +385,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self.data = {**(self.data or {}), user_id: value}
         self._last_known.pop(user_id, None)
         self._confirm(user_id)
+        self._line_failures.pop(user_id, None)
         if user_id in self._failing:
             self._failing.discard(user_id)
             LOGGER.info("Line %s: its %s is known again", user_id, self.resource)
@@ -399,6 +412,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         entities go with its device (telling them would write "unavailable" first).
         """
         self._failing.discard(user_id)
+        self._line_failures.pop(user_id, None)
         self._last_known.pop(user_id, None)
         self._confirmed.pop(user_id, None)
         if self.data is not None and user_id in self.data:
@@ -555,7 +569,8 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         if current == feature:
             # Nothing to change (the state held is confirmed), but older events arriving
             # after this one are now stale.
-            self._confirm(feature.user_id)
+            if self._confirm(feature.user_id):
+                self.async_update_line_listeners(feature.user_id)  # available again
             if key is not None and (last is None or key > last):
                 self._event_time[feature.id] = key
             return False
@@ -758,7 +773,8 @@ class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):
             return False
         held = (self.data or {}).get(user_id)
         if held == presence:
-            self._confirm(user_id)
+            if self._confirm(user_id):
+                self.async_update_line_listeners(user_id)  # available again
             return False
         held_time, new_time = self._modified(held), self._modified(presence)
         if held_time is not None and new_time is not None and new_time != held_time:

@@ -55,6 +55,12 @@ async def test_numbers_logins_and_user_ids(sim: Simulator, client: VtxClient) ->
         ROOM_103: ("Room 103", "+41225662196"),
         FRONT_DESK: (f"Line {FRONT_DESK}", None),
     }
+    # The login names the lines were found by (the FEATURE subscription's scope); a userId has none.
+    assert result.logins == {
+        ROOM_101: "+41225662194@m.ipvoip.ch",
+        ROOM_102: "+41225662195@m.ipvoip.ch",
+        ROOM_103: "+41225662196@m.ipvoip.ch",
+    }
 
 
 async def test_one_line_two_names_is_refused(sim: Simulator, client: VtxClient) -> None:

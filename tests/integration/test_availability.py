@@ -108,6 +108,12 @@ async def test_every_line_failing(
     for line in ("room_101", "room_102"):
         assert all(_unavailable(hass, line).values()), line
     assert hass.states.get("sensor.openapi_291908_bus_ent_api_version").state == "7.7.2.12"
+    # A push confirming what Room 101 holds (it changes nothing) brings its features back.
+    features = init_integration.runtime_data.features
+    assert not features.async_apply_feature(features.data[ROOM_101]["CENTRAL_DND"])
+    await hass.async_block_till_done()
+    assert not any(_unavailable(hass, "room_101", FEATURE_ENTITIES).values())
+    assert all(_unavailable(hass, "room_102", FEATURE_ENTITIES).values())
     assert _count(caplog, "Error fetching vtx_voip features data") == 1
     assert _count(caplog, "Error fetching vtx_voip presence data") == 1
 
@@ -200,3 +206,26 @@ async def test_failed_polls_back_off(
             simulator.reset_request_counts()
     gaps = [later - earlier for earlier, later in zip([0, *retries], retries, strict=False)]
     assert gaps == [30, 60, 120, 240]
+
+
+async def test_failing_line_retries_back_off(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """One line failing on and on: read again after 1, 2, 4 minutes... (the next, 8 minutes later,
+    falls with the reconciliation poll 15 minutes after the first failure)."""
+    features = init_integration.runtime_data.features
+    simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
+    await features.async_refresh()
+    await hass.async_block_till_done()
+    assert features.last_update_success
+    assert not features.line_available(ROOM_101)
+    path = f"GET /openapi/v1/users/{ROOM_101}/feat"
+    retries: list[int] = []
+    simulator.reset_request_counts()
+    for step in range(1, 90):  # 14 min 50 s: before the next reconciliation poll (15 min)
+        await _travel(hass, freezer, timedelta(seconds=10))
+        if simulator.path_counts().get(path, 0):
+            retries.append(step * 10)
+            simulator.reset_request_counts()
+    gaps = [later - earlier for earlier, later in zip([0, *retries], retries, strict=False)]
+    assert gaps == [60, 120, 240]

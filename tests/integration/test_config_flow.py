@@ -265,6 +265,9 @@ async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integ
     )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_URL] == simulator.base_url
+    # The account's data changed: the entry reloads (waited for, or teardown meets it midway).
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
 
     result = await entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -332,6 +335,10 @@ async def test_tariff_options(hass: HomeAssistant, simulator: Simulator, init_in
         "setup_price": 0.1,
     }
     given["international"]["price_per_minute"] = 1.2
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**given, "internal_extensions": "199-100", "bill_incoming": True, "retention_days": 90}
+    )
+    assert result["errors"] == {"internal_extensions": "invalid_extensions"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**given, "bill_incoming": True, "retention_days": 90}
     )
@@ -401,7 +408,13 @@ async def test_lines_step_by_login_learns_the_domain(hass: HomeAssistant, simula
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].data["sip_domain"] == "m.ipvoip.ch"
     [line] = result["result"].subentries.values()
-    assert dict(line.data) == {"user_id": ROOM_103, "name": "Lobby", "number": "+41225662196"}
+    # The login name it was found by is kept: the per-line FEATURE subscription's scope.
+    assert dict(line.data) == {
+        "user_id": ROOM_103,
+        "name": "Lobby",
+        "number": "+41225662196",
+        "login_name": ROOM_103_LOGIN,
+    }
 
 
 async def test_subentry_by_number_and_login(
@@ -426,9 +439,9 @@ async def test_subentry_by_number_and_login(
     added = next(s for s in config_entry.subentries.values() if s.unique_id == str(ROOM_103))
     assert (added.title, dict(added.data)) == (
         "+41 22 566 21 96",
-        {"user_id": ROOM_103, "name": "+41 22 566 21 96", "number": "+41225662196"},
+        {"user_id": ROOM_103, "name": "+41 22 566 21 96", "number": "+41225662196", "login_name": ROOM_103_LOGIN},
     )
-    # Renamed by its userId, the line keeps the number it is known by.
+    # Renamed by its userId, the line keeps the number and login name it is known by.
     result = await config_entry.start_subentry_reconfigure_flow(hass, added.subentry_id)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"user_id": str(ROOM_103), "name": "Lobby"}
@@ -438,6 +451,7 @@ async def test_subentry_by_number_and_login(
         "user_id": ROOM_103,
         "name": "Lobby",
         "number": "+41225662196",
+        "login_name": ROOM_103_LOGIN,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -13,7 +14,7 @@ from homeassistant.components.websocket_api.connection import current_connection
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import Unauthorized
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -589,3 +590,39 @@ async def test_stay_helpers_at_their_edges(
     stays._schedule_retry(ROOM_101, timedelta(0))
     stays._schedule_issue(stays.pending[ROOM_101])
     assert stays._timers == {}
+
+
+async def test_two_check_outs_at_once_bill_once(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A double click: one check-out bills and fires, the other is told there is no stay."""
+    room = line_device(hass, ROOM_101)
+    await call(hass, "check_in", {}, device_id=room)
+    fired = async_capture_events(hass, "vtx_voip_check_out")
+    results = await asyncio.gather(
+        call(hass, "check_out", device_id=room), call(hass, "check_out", device_id=room), return_exceptions=True
+    )
+    await hass.async_block_till_done()
+    assert len(fired) == 1
+    [error] = [item for item in results if isinstance(item, Exception)]
+    assert isinstance(error, ServiceValidationError)
+    assert error.translation_key == "no_stay"
+
+
+async def test_a_configured_lines_login_from_a_push_makes_its_calls_internal(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Room 102 was added by its userId (no number): the login name its pushes carry makes its number internal."""
+    stays = init_integration.runtime_data.stays
+    assert ROOM_102_NUMBER not in stays.plan.own_numbers
+    simulator.set_dnd(ROOM_102, True)
+    await settle(hass, simulator)
+    assert ROOM_102_NUMBER in stays.plan.own_numbers
+    room = line_device(hass, ROOM_101)
+    [stay] = (await call(hass, "check_in", {}, device_id=room))["lines"]
+    await travel(hass, freezer, timedelta(minutes=5))
+    made = simulator.make_call(ROOM_101, direction="outgoing", number=ROOM_102_NUMBER, duration=30)
+    await settle(hass, simulator)
+    history = await call(hass, "get_call_history", {"start": stay["start"]}, device_id=room)
+    [row] = [row for row in history["lines"][0]["calls"] if row["id"] == made["id"]]
+    assert row["destination_class"] == "internal"

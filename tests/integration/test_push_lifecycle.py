@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import CONF_PASSWORD, STATE_OFF, STATE_ON
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -27,7 +27,7 @@ from custom_components.vtx_voip.push import SILENT_RETRY, STALL_GRACE
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD
 
-from .conftest import ROOM_101, ROOM_102
+from .conftest import ROOM_101, ROOM_102, demo_entry
 from .test_push import by_type, ours, push_entity, settle, travel
 
 DELETE = "DELETE /openapi/v1/subscriptions/{subscription_id}"
@@ -310,6 +310,36 @@ async def test_feature_subscription_by_login_names(
     await settle(hass, simulator)
     assert config_entry.runtime_data.push.lifecycle.login_names == logins
     assert by_type(simulator)["FEATURE"]["id"] == feature["id"]
+
+
+@pytest.mark.parametrize("push_options", [{"push_base_url": "http://127.0.0.1:8123", "enterprise_discovery": False}])
+async def test_feature_subscription_by_the_lines_step_login_names(
+    hass: HomeAssistant, simulator: Simulator, push_options: dict[str, Any]
+) -> None:
+    """Lines found by number or login in the lines step keep that login: loginNames from the first subscription."""
+    logins = {user_id: simulator.state.line(user_id).login_name for user_id in (ROOM_101, ROOM_102)}
+    entry = demo_entry(
+        simulator.base_url,
+        options=push_options,
+        subentries_data=[
+            ConfigSubentryData(
+                data={"user_id": user_id, "name": name, "login_name": logins[user_id]},
+                subentry_type="line",
+                title=name,
+                unique_id=str(user_id),
+            )
+            for user_id, name in ((ROOM_101, "Room 101"), (ROOM_102, "Room 102"))
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await settle(hass, simulator)
+    feature = by_type(simulator)["FEATURE"]
+    assert sorted(feature["loginNames"]) == sorted(logins.values())
+    assert "userIds" not in feature
+    simulator.set_dnd(ROOM_102, True)
+    await settle(hass, simulator)
+    assert hass.states.get("switch.room_102_do_not_disturb").state == STATE_ON
 
 
 @pytest.mark.parametrize("push_options", [{"push_base_url": "http://127.0.0.1:8123", "enterprise_discovery": False}])

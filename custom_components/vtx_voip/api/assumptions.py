@@ -11,6 +11,7 @@ INFERRED (our own reading; code relying on it parses tolerantly).
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 # --- Subscriptions ---------------------------------------------------------------------
@@ -95,6 +96,7 @@ def is_missed_call(direction: str | None, duration: int | None) -> bool:
 # "Data" (CENTRAL_DND -> centralDndData, CALL_FORWARD_UNCONDITIONAL ->
 # callForwardUnconditionalData). INFERRED: the other forwards follow the same rule and carry
 # the same keys as the unconditional one (``destinationUri`` ...).
+@lru_cache(maxsize=64)  # a handful of featNames, asked at every push and state write (bounded: names come from the API)
 def feature_data_key(feat_name: str) -> str:
     """Return the key of the data block of a feature, e.g. ``centralDndData``."""
     first, *rest = feat_name.lower().split("_")

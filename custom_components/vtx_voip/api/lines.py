@@ -54,10 +54,12 @@ class Resolution:
     ``lines``: userId -> (name, E.164 number or None); ``error``: why not, with
     ``placeholders`` naming what failed (``lines``, ``logins``, ``version``) and ``base``
     telling an error of the account (credentials, connection) from one of the lines;
-    ``domain``: a SIP domain learned from a login name that resolved.
+    ``domain``: a SIP domain learned from a login name that resolved; ``logins``: the login
+    name each line was found by (numbers and login names; lines typed as userIds have none).
     """
 
     lines: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    logins: dict[int, str] = field(default_factory=dict)
     error: LineError | None = None
     base: bool = False
     placeholders: dict[str, str] = field(default_factory=dict)
@@ -204,6 +206,8 @@ async def resolve_lines(
         result.placeholders["lines"] = ", ".join(str(user_id) for user_id in failed)
         return result
     for ref, user_id, _name in resolved:
+        if ref.needs_lookup:
+            result.logins[user_id] = ref.login_for(number_domain)
         number = ref.number or result.lines.get(user_id, ("", None))[1]
         given = next(iter(names.get(user_id, ())), "")
         result.lines[user_id] = (given or default_line_name(user_id, number), number)

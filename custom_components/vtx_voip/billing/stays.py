@@ -177,6 +177,7 @@ class StayManager:
         # The calls on the bill each stay was checked out with (this run): any other call of
         # a closed stay recorded later is a late charge.
         self._billed: dict[int, frozenset[str]] = {}
+        self._closing: set[int] = set()
         self._unsub: Callable[[], None] | None = None
         self._unsub_login: Callable[[], None] = lambda: None
         self._timers: dict[tuple[str, int], Callable[[], None]] = {}
@@ -354,12 +355,14 @@ class StayManager:
         previous = dict(self.manager.store.baselines.get(user_id) or {})
         pending = self.pending.get(user_id)
         try:
-            features = await self.manager.async_read_features(line)
             if pending is None:
                 result["baseline_features"] = await self.manager.async_save_baseline(line)
                 # On disk now: a hard kill during the stay must not take the baseline along.
                 await self.manager.store.async_save()
+                taken = self.manager.store.baselines.get(user_id) or {}
+                features = {name: Feature.from_json(body) for name, body in taken.items()}
             else:
+                features = await self.manager.async_read_features(line)
                 LOGGER.warning("Check-in of %s: its reset is still pending; the last good baseline is kept", line.name)
                 result["baseline_features"] = len(previous)
             result["differences"] = feature_differences(features, previous)
@@ -458,15 +461,23 @@ class StayManager:
         """
         user_id = line.user_id
         held = self.current.get(user_id)
-        if held is None:
+        if held is None or user_id in self._closing:
+            # None open, or one being checked out already (a second click): nothing to do twice.
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="no_stay", translation_placeholders={"line": line.name}
             )
+        self._closing.add(user_id)
+        try:
+            return await self._async_check_out(line, held)
+        finally:
+            self._closing.discard(user_id)
+
+    async def _async_check_out(self, line: LineConfig, held: StayTotals) -> dict[str, Any]:
+        user_id = line.user_id
         stay = held.stay
         on_call = self._on_call(user_id)
         bill = await self.async_bill(line, stay, dt_util.utcnow())
-        # The stay ends once its bill is made: a record the bill took from the history was
-        # received before the end (not late); any record received after it is a late charge.
+        # The stay ends once its bill is made; a call of it not on the bill is a late charge.
         end = dt_util.utcnow()
         reset: dict[str, Any]
         try:
@@ -487,11 +498,6 @@ class StayManager:
             raise ledger_failed(err) from err
         if self.current.get(user_id) is held:
             del self.current[user_id]
-        # A record that came while the bill was made (after it was read) is a late charge too.
-        closed = replace(stay, end=int(end.timestamp()))
-        for call in await self._async_stay_calls(closed):
-            if call.call_id not in billed:
-                await self._async_add_late_charge(closed, call)
         async_dispatcher_send(self.hass, signal_stay(self.entry_id), user_id)
         path = stay_csv_path(self.entry_id, stay.stay_id)
         result: dict[str, Any] = {
@@ -518,6 +524,11 @@ class StayManager:
         self.hass.bus.async_fire(
             EVENT_CHECK_OUT, {"config_entry_id": self.entry_id, "device_id": self._device_id(user_id), **result}
         )
+        # A record that came while the bill was made (after it was read) is a late charge.
+        closed = replace(stay, end=int(end.timestamp()))
+        for call in await self._async_stay_calls(closed):
+            if call.call_id not in billed:
+                await self._async_add_late_charge(closed, call)
         if (signed := _signed(self.hass, path)) is not None:
             result["csv_signed_path"] = signed
         return result

@@ -28,7 +28,7 @@ from ..api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRES
 from ..billing.calls import CallTracker
 from ..const import DOMAIN, FEATURE_POLL_INTERVAL, FEATURE_RECONCILE_INTERVAL, LOGGER
 from ..coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator, signal_poll_found_changes
-from ..lines.discovery import async_abort_line_discoveries, discovery_enabled
+from ..lines.discovery import async_abort_line_discoveries, discovery_enabled, signal_line_login
 from .const import (
     CALL_FALLBACK_INTERVAL,
     CALL_RECONCILE_INTERVAL,
@@ -274,7 +274,12 @@ class PushManager:
 
     @callback
     def _async_learn_logins(self, logins: Mapping[int, str]) -> None:
-        """Keep the login names push contexts give for the lines (the FEATURE scope uses them)."""
+        """Keep the login names push contexts give for the lines (the FEATURE scope uses them).
+
+        The stays hear them too (``signal_line_login``): a call to one of them is internal.
+        """
+        for user_id, login in logins.items():
+            async_dispatcher_send(self.hass, signal_line_login(self.entry.entry_id), user_id, login)
         if all(self.lifecycle.login_names.get(uid) == login for uid, login in logins.items()):
             return
         self.lifecycle.login_names.update(logins)

@@ -8,14 +8,11 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
 from ..api import VtxClient
-from ..const import CONF_WEBHOOK_ID
+from ..const import CONF_LOGIN_NAME, CONF_USER_ID, CONF_WEBHOOK_ID
 from ..lines.config import configured_lines
 from .gate import async_gate
 from .lifecycle import SubscriptionLifecycle
 from .url import url_store
-
-# Sub-entry data key of a line's login name (when the lines step resolved one).
-CONF_LOGIN_NAME = "login_name"
 
 
 async def async_prepare_push(hass: HomeAssistant, entry: ConfigEntry, client: VtxClient) -> SubscriptionLifecycle:
@@ -43,8 +40,8 @@ async def async_prepare_push(hass: HomeAssistant, entry: ConfigEntry, client: Vt
 def line_logins(entry: ConfigEntry, user_ids: Iterable[int], learned: Mapping[int, str]) -> dict[int, str | None]:
     """Return the lines' login names where known (the lines step's, else learned from pushes)."""
     from_subentries = {
-        int(sub.data["user_id"]): str(sub.data[CONF_LOGIN_NAME])
+        int(sub.data[CONF_USER_ID]): str(sub.data[CONF_LOGIN_NAME])
         for sub in entry.subentries.values()
-        if sub.data.get(CONF_LOGIN_NAME) and "user_id" in sub.data
+        if sub.data.get(CONF_LOGIN_NAME) and CONF_USER_ID in sub.data
     }
     return {user_id: from_subentries.get(user_id) or learned.get(user_id) for user_id in user_ids}
