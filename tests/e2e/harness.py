@@ -294,18 +294,32 @@ class Board:
         )
         return [str(text) for text in found]
 
-    async def notifications(self) -> list[dict[str, Any]]:
-        """The persistent notifications shown now."""
+    async def add_user(self, name: str, username: str, password: str) -> None:
+        """Add a user who is not an administrator (*Settings > People > Add person*)."""
+        await self.hass(
+            f"""async (hass) => {{
+                const user = await hass.callWS({{type: "config/auth/create", name: "{name}", group_ids: ["system-users"]}});
+                await hass.callWS({{type: "config/auth_provider/homeassistant/create", user_id: user.user.id,
+                    username: "{username}", password: "{password}"}});
+            }}"""
+        )
+
+    async def notification(self, title: str) -> dict[str, Any]:
+        """The persistent notification titled ``title``, once it is shown (followed by subscription)."""
         found = await self.page.evaluate(
-            """() => new Promise((resolve) => {
+            """(title) => new Promise((resolve) => {
                 const hass = document.querySelector("home-assistant").hass;
                 const stop = hass.connection.subscribeMessage((message) => {
-                    stop.then((unsub) => unsub());
-                    resolve(Object.values(message.notifications || {}));
+                    const match = Object.values(message.notifications || {}).find((item) => item.title === title);
+                    if (match) {
+                        stop.then((unsub) => unsub());
+                        resolve(match);
+                    }
                 }, {type: "persistent_notification/subscribe"});
-            })"""
+            })""",
+            title,
         )
-        return list(found)
+        return dict(found)
 
     async def open(self, url: str, count: int) -> tuple[float, int]:
         """Open the board; return the seconds until ``count`` cards are shown and the card's own render time (ms)."""
@@ -345,11 +359,11 @@ STRATEGY_ERROR = "Error loading the dashboard strategy"
 ERRORS = "hui-error-card, hui-warning"
 
 
-async def log_in(page: Any, ha_url: str) -> None:
-    """Log in as the demo user with *Keep me logged in*, so the tokens are in the page's storage."""
+async def log_in(page: Any, ha_url: str, username: str = "demo", password: str = "demo-password") -> None:
+    """Log in (the demo user by default) with *Keep me logged in*, so the tokens are in the page's storage."""
     await page.goto(f"{ha_url}/")
-    await page.get_by_label("Username").fill("demo")
-    await page.locator("input[type=password]").fill("demo-password")
+    await page.get_by_label("Username").fill(username)
+    await page.locator("input[type=password]").fill(password)
     await page.get_by_role("checkbox").check()
     await page.get_by_role("button", name="Log in").click()
 

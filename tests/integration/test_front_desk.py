@@ -455,3 +455,31 @@ async def test_board_labels_of_a_stay_in_german(
     assert labels["guest"] == "Gast"
     assert labels["stay_cost"] == "Kosten bisher"
     assert labels["download_csv"] == "CSV herunterladen"
+
+
+async def test_board_shows_a_reset_left_pending(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """A check-out whose reset the API refused: the board says the line may hold the guest's settings, and check-in names them."""
+    entry = init_integration
+    board, _ = await Board.open(hass_ws_client)
+    client = await hass_ws_client()
+    line = {"entry_id": entry.entry_id, "user_id": ROOM_101}
+    assert (await _ws(client, type="vtx_voip/front_desk/check_in", guest="A", **line))["success"]
+    simulator.set_dnd(ROOM_101, True)
+    await _until(board, lambda b: b["lines"][0]["stay"] is not None, hass)
+
+    simulator.add_fault("status", status=503, method="PUT", count=None)
+    checked_out = await _ws(client, type="vtx_voip/front_desk/check_out", **line)
+    assert checked_out["result"]["reset"]["pending"] is True
+    pending = await _until(board, lambda b: b["lines"][0]["reset_pending"] is not None, hass)
+    assert pending["lines"][0]["reset_pending"]["stay_id"] == checked_out["result"]["stay_id"]
+    assert pending["lines"][1]["reset_pending"] is None
+    # The next guest's check-in keeps the last good baseline and names what is still on.
+    checked_in = await _ws(client, type="vtx_voip/front_desk/check_in", guest="B", **line)
+    assert checked_in["result"]["baseline_kept"] is True
+    assert "CENTRAL_DND" in [item["feature"] for item in checked_in["result"]["differences"]]
+    simulator.clear_faults()

@@ -70,6 +70,8 @@ const STYLE = `
   .stay { margin: 2px 0 4px 0; padding: 2px 0 4px 0; border-bottom: 1px solid var(--divider-color, #e0e0e0); }
   .since { font-size: 0.8em; color: var(--secondary-text-color); margin: -6px 0 0 0; }
   .stay-cost .value { color: var(--primary-text-color); font-weight: 600; }
+  .warning.reset-pending { margin: 2px 0 4px 0; padding: 4px 8px; border-radius: 6px; font-size: 0.8em;
+    background: rgba(255, 166, 0, 0.15); border-left: 4px solid var(--warning-color, #ffa600); }
   .admin-only { font-size: 0.8em; color: var(--secondary-text-color); text-align: right; }
   .actions { flex-wrap: wrap; }
   dialog { border: none; border-radius: 12px; padding: 20px; width: min(360px, calc(100vw - 48px)); box-sizing: border-box;
@@ -332,7 +334,7 @@ class VtxVoipFrontDeskCard extends HTMLElement {
   }
 
   _signature(line) {
-    const parts = [line.name, line.missed, line.last_missed, this._notes.get(lineKey(line)) || "", JSON.stringify(line.stay), this._board.admin];
+    const parts = [line.name, line.missed, line.last_missed, this._notes.get(lineKey(line)) || "", JSON.stringify(line.stay), JSON.stringify(line.reset_pending), this._board.admin];
     for (const key of ["status", "presence", "dnd", "forward", "forward_destination", "last_call"]) {
       const state = this._state(line, key);
       parts.push(state ? state.state : "-");
@@ -409,6 +411,10 @@ class VtxVoipFrontDeskCard extends HTMLElement {
         ]),
       );
     }
+    if (line.reset_pending) {
+      // The last check-out could not put the line back: the guest's settings may still be on.
+      body.append(el("div", { class: "warning reset-pending", text: labels.reset_pending, title: line.reset_pending.error || "" }));
+    }
     if (line.entities.dnd) body.append(this._toggle(line, "dnd", labels));
     if (line.entities.forward) {
       body.append(this._toggle(line, "forward", labels));
@@ -475,8 +481,13 @@ class VtxVoipFrontDeskCard extends HTMLElement {
         const message = { type: CHECK_IN, entry_id: line.entry_id, user_id: line.user_id };
         if (input.value.trim()) message.guest = input.value.trim();
         const result = await this._hass.callWS(message);
-        const active = (result.active || []).map((feature) => featureLabel(feature, labels));
-        this._notes.set(lineKey(line), active.length ? (labels.active_at_check_in || "").replace("{features}", active.join(", ")) : labels.checked_in);
+        // What the line still has on (DND, forwards) or holds apart from its baseline: named.
+        const features = [...(result.active || []), ...(result.differences || []).map((item) => item.feature)];
+        const named = [...new Set(features.map((feature) => featureLabel(feature, labels)))];
+        this._notes.set(
+          lineKey(line),
+          named.length ? (labels.active_at_check_in || "").replace("{features}", named.join(", ")) : labels.checked_in,
+        );
         this._dialog.close();
       } catch (err) {
         this._notes.set(lineKey(line), `${labels.check_in_failed}: ${errorText(err)}`);

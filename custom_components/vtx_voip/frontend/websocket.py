@@ -178,6 +178,9 @@ def async_board(hass: HomeAssistant, entry_id: str | None = None, area_id: str |
                     "missed_since_check_in": since_check_in,
                     "check_out": _check_out(hass, entry, line.user_id),
                     "stay": _stay(runtime.stays.stay_of(line.user_id)),
+                    "reset_pending": pending.as_dict()
+                    if (pending := runtime.stays.reset_pending(line.user_id)) is not None
+                    else None,
                 }
             )
     lines.sort(key=lambda item: (str(item["name"]).casefold(), item["user_id"]))
