@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, FEATURE_RECONCILE_INTERVAL, PRESENCE_POLL_INTERVAL
 from custom_components.vtx_voip.push import SILENT_RETRY, STALL_GRACE
+from custom_components.vtx_voip.push.const import LOGIN_SAVE_DELAY
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD
 
@@ -310,6 +311,36 @@ async def test_feature_subscription_by_login_names(
     await settle(hass, simulator)
     assert config_entry.runtime_data.push.lifecycle.login_names == logins
     assert by_type(simulator)["FEATURE"]["id"] == feature["id"]
+
+
+@pytest.mark.parametrize("push_options", [{"push_base_url": "http://127.0.0.1:8123", "enterprise_discovery": False}])
+async def test_learned_login_names_saved_together(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The login names pushes teach are saved once, a little later, all together (not once per line)."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await settle(hass, simulator)
+    key = f"vtx_voip.{config_entry.entry_id}.push"
+    url = hass_storage[key]["data"]["notification_url"]
+    assert hass_storage[key]["data"]["login_names"] == {}
+    simulator.set_dnd(ROOM_101, True)
+    await settle(hass, simulator)
+    simulator.set_dnd(ROOM_102, True)
+    await settle(hass, simulator)
+    logins = {user_id: simulator.state.line(user_id).login_name for user_id in (ROOM_101, ROOM_102)}
+    assert config_entry.runtime_data.push.lifecycle.login_names == logins
+    # Learned, not written yet.
+    assert hass_storage[key]["data"]["login_names"] == {}
+    await travel(hass, freezer, timedelta(seconds=LOGIN_SAVE_DELAY + 1))
+    assert hass_storage[key]["data"] == {
+        "notification_url": url,
+        "login_names": {str(user_id): login for user_id, login in logins.items()},
+    }
 
 
 @pytest.mark.parametrize("push_options", [{"push_base_url": "http://127.0.0.1:8123", "enterprise_discovery": False}])
