@@ -18,11 +18,13 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, STATE_OFF, STATE_ON
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, FEATURE_RECONCILE_INTERVAL, PRESENCE_POLL_INTERVAL
+from custom_components.vtx_voip.lines.discovery import signal_line_login
 from custom_components.vtx_voip.push import SILENT_RETRY, STALL_GRACE
 from custom_components.vtx_voip.push.const import LOGIN_SAVE_DELAY
 from vtx_simulator import Simulator
@@ -328,12 +330,22 @@ async def test_learned_login_names_saved_together(
     key = f"vtx_voip.{config_entry.entry_id}.push"
     url = hass_storage[key]["data"]["notification_url"]
     assert hass_storage[key]["data"]["login_names"] == {}
+    told: list[tuple[int, str]] = []
+    config_entry.async_on_unload(
+        async_dispatcher_connect(
+            hass, signal_line_login(config_entry.entry_id), lambda user_id, login: told.append((user_id, login))
+        )
+    )
     simulator.set_dnd(ROOM_101, True)
+    await settle(hass, simulator)
+    simulator.set_dnd(ROOM_101, False)
     await settle(hass, simulator)
     simulator.set_dnd(ROOM_102, True)
     await settle(hass, simulator)
     logins = {user_id: simulator.state.line(user_id).login_name for user_id in (ROOM_101, ROOM_102)}
     assert config_entry.runtime_data.push.lifecycle.login_names == logins
+    # Each told once to the stays (not at every push).
+    assert sorted(told) == sorted(logins.items())
     # Learned, not written yet.
     assert hass_storage[key]["data"]["login_names"] == {}
     await travel(hass, freezer, timedelta(seconds=LOGIN_SAVE_DELAY + 1))

@@ -86,6 +86,8 @@ class PushManager:
         # are saved a little later, together (``LOGIN_SAVE_DELAY``), not once per line.
         self._store = url_store(hass, entry.entry_id)
         self._save_pending = False
+        # The login names told to the stays this run (each once, not at every push).
+        self._told_logins: dict[int, str] = {}
 
     # --- state -----------------------------------------------------------------------
     @property
@@ -303,7 +305,9 @@ class PushManager:
         The stays hear them too (``signal_line_login``): a call to one of them is internal.
         """
         for user_id, login in logins.items():
-            async_dispatcher_send(self.hass, signal_line_login(self.entry.entry_id), user_id, login)
+            if self._told_logins.get(user_id) != login:
+                self._told_logins[user_id] = login
+                async_dispatcher_send(self.hass, signal_line_login(self.entry.entry_id), user_id, login)
         if all(self.lifecycle.login_names.get(uid) == login for uid, login in logins.items()):
             return
         self.lifecycle.login_names.update(logins)
