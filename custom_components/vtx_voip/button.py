@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .billing.stays import StayManager
@@ -46,6 +47,10 @@ class VtxResetLineButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
         super().__init__(coordinator, entry, line, RESET_LINE)
         self._manager = manager
 
+    def _features_of(self, description: EntityDescription) -> frozenset[str] | None:
+        """Made of no feature: only its availability follows the line."""
+        return frozenset()
+
     def _state_source(self) -> object:
         # A button's state is its last press (written by Home Assistant): only its
         # availability follows the line.
@@ -71,6 +76,10 @@ class VtxCheckOutButton(VtxLineEntity[VtxFeatureCoordinator], ButtonEntity):
         """Initialise."""
         super().__init__(coordinator, entry, line, CHECK_OUT)
         self._stays = stays
+
+    def _features_of(self, description: EntityDescription) -> frozenset[str] | None:
+        """Made of no feature (nor is its availability)."""
+        return frozenset()
 
     @property
     def available(self) -> bool:

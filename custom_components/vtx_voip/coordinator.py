@@ -6,6 +6,7 @@ from abc import abstractmethod
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 import math
@@ -53,6 +54,19 @@ PRESENCE_ENTITIES: Final = (("sensor", "presence"), ("binary_sensor", "on_call")
 # interval, at most one share per SPREAD_MIN_TICK.
 SPREAD_MAX_LINES: Final = 16
 SPREAD_MIN_TICK: Final = timedelta(seconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureContext:
+    """The listener context of an entity made of some features of one line only.
+
+    Such a listener hears of its line when one of ``features`` changed, or when anything
+    else about the line may have (its availability, a poll); not of the line's other
+    features (a push changes one feature, and the line's other entities are not called).
+    """
+
+    user_id: int
+    features: frozenset[str]
 
 
 def signal_poll_found_changes(entry_id: str) -> str:
@@ -107,9 +121,10 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         self._cancel_retry: Callable[[], None] | None = None
         # The lines the pending retry reads again.
         self._retry_ids: set[int] = set()
-        # Listeners by context: a line's entities (context = its userId) and the others
+        # Listeners by context: a line's entities (context = its userId, or a
+        # ``FeatureContext``: the features they are made of, None for any) and the others
         # (context None), so that one line's change calls that line's entities only.
-        self._line_listeners: dict[int, dict[object, CALLBACK_TYPE]] = {}
+        self._line_listeners: dict[int, dict[object, tuple[frozenset[str] | None, CALLBACK_TYPE]]] = {}
         self._other_listeners: dict[object, CALLBACK_TYPE] = {}
         # Listeners told which line changed (None: every line may have, after a poll).
         self._change_listeners: dict[object, Callable[[int | None], None]] = {}
@@ -126,17 +141,27 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
 
     @callback
     def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:
-        """Listen for updates; a listener whose context is a userId hears of that line only."""
+        """Listen for updates; a listener whose context is a userId (or a ``FeatureContext``) hears of that line only."""
         remove = super().async_add_listener(update_callback, context)
-        group = self._line_listeners.setdefault(context, {}) if isinstance(context, int) else self._other_listeners
         token = object()
-        group[token] = update_callback
+        user_id: int | None = None
+        if isinstance(context, FeatureContext):
+            user_id = context.user_id
+            self._line_listeners.setdefault(user_id, {})[token] = (context.features, update_callback)
+        elif isinstance(context, int):
+            user_id = context
+            self._line_listeners.setdefault(user_id, {})[token] = (None, update_callback)
+        else:
+            self._other_listeners[token] = update_callback
 
         @callback
         def remove_listener() -> None:
-            group.pop(token, None)
-            if isinstance(context, int) and not group:
-                self._line_listeners.pop(context, None)
+            if user_id is None:
+                self._other_listeners.pop(token, None)
+            elif (group := self._line_listeners.get(user_id)) is not None:
+                group.pop(token, None)
+                if not group:
+                    self._line_listeners.pop(user_id, None)
             remove()
 
         return remove_listener
@@ -160,10 +185,18 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         return remove_listener
 
     @callback
-    def async_update_line_listeners(self, user_id: int) -> None:
-        """Tell one line's entities and the listeners of every line (not the other lines)."""
-        for update_callback in (*self._line_listeners.get(user_id, {}).values(), *self._other_listeners.values()):
-            update_callback()
+    def async_update_line_listeners(self, user_id: int, changed: str | None = None) -> None:
+        """Tell one line's entities and the listeners of every line (not the other lines).
+
+        ``changed``: the only feature that changed (nothing else about the line did, its
+        availability included); the line's entities made of other features are not told.
+        """
+        for features, update_callback in (
+            *self._line_listeners.get(user_id, {}).values(),
+            *((None, other) for other in self._other_listeners.values()),
+        ):
+            if changed is None or features is None or changed in features:
+                update_callback()
         for change_callback in tuple(self._change_listeners.values()):
             change_callback(user_id)
 
@@ -380,16 +413,22 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         """Tell that a poll changed data that was held (overridden where it matters)."""
 
     @callback
-    def _async_store_line(self, user_id: int, value: T) -> None:
-        """Store one line's data outside a poll and tell the entities."""
+    def _async_store_line(self, user_id: int, value: T, changed: str | None = None) -> None:
+        """Store one line's data outside a poll and tell the entities.
+
+        ``changed``: the one feature the new data changes. Only while the line's
+        availability cannot change by this (it was current, the last poll worked) are the
+        entities of its other features left out.
+        """
+        was_current = self.last_update_success and user_id in (self.data or {})
         self.data = {**(self.data or {}), user_id: value}
         self._last_known.pop(user_id, None)
-        self._confirm(user_id)
+        back = self._confirm(user_id)
         self._line_failures.pop(user_id, None)
         if user_id in self._failing:
             self._failing.discard(user_id)
             LOGGER.info("Line %s: its %s is known again", user_id, self.resource)
-        self.async_update_line_listeners(user_id)
+        self.async_update_line_listeners(user_id, changed if was_current and not back else None)
 
     async def async_read_line(self, user_id: int) -> bool:
         """Read one line now (a line just added, or one that failed); return whether it worked."""
@@ -598,7 +637,7 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         self._applied_seq[feature.id] = self._seq
         if key is not None:
             self._event_time[feature.id] = max(key, self._event_time.get(feature.id, key))
-        self._async_store_line(feature.user_id, {**line, feature.name: feature})
+        self._async_store_line(feature.user_id, {**line, feature.name: feature}, feature.name)
         return True
 
     @vtx_exception_handler("write_failed", forbidden="write_forbidden", not_found="feature_not_available")
@@ -641,7 +680,7 @@ class VtxFeatureCoordinator(VtxLinesCoordinator[LineFeatures]):
         # Date header, whole seconds): events from before it are older.
         self._read_at[feature.id] = self.client.server_now().replace(microsecond=0)
         self._event_time.pop(feature.id, None)
-        self._async_store_line(feature.user_id, {**line, feature.name: feature})
+        self._async_store_line(feature.user_id, {**line, feature.name: feature}, feature.name)
 
 
 class VtxPresenceCoordinator(VtxLinesCoordinator[Presence]):

@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import ACCOUNT_MODEL, DOMAIN, LINE_MODEL, MANUFACTURER
-from .coordinator import VtxLinesCoordinator
+from .coordinator import FeatureContext, VtxLinesCoordinator
 from .data import LineConfig, VtxConfigEntry
 
 
@@ -89,13 +89,21 @@ class VtxLineEntity[CoordinatorT: VtxLinesCoordinator[Any]](CoordinatorEntity[Co
         """Initialise for a line; the description's key is the unique id suffix.
 
         The line's userId is the coordinator context: a change of one line updates that
-        line's entities only.
+        line's entities only; an entity made of some features only (``_features_of``)
+        is not updated when another feature of its line changed.
         """
-        super().__init__(coordinator, context=line.user_id)
+        features = self._features_of(description)
+        super().__init__(
+            coordinator, context=line.user_id if features is None else FeatureContext(line.user_id, features)
+        )
         self.entity_description = description
         self.line = line
         self._attr_unique_id = f"{line.user_id}_{description.key}"
         self._attr_device_info = line_device_info(entry, line)
+
+    def _features_of(self, description: EntityDescription) -> frozenset[str] | None:
+        """Return the features (featNames) of its line this entity is made of; None: any of its line's data."""
+        return None
 
     @property
     def available(self) -> bool:

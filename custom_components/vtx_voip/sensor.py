@@ -26,7 +26,7 @@ from .api import CallLog, Presence
 from .billing.calls import CallEventType, CallTracker, signal_call
 from .billing.stays import StayTotals, signal_stay
 from .const import FEATURE_CFU, FEATURE_DND
-from .coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator
+from .coordinator import FeatureContext, VtxFeatureCoordinator, VtxPresenceCoordinator
 from .data import LineConfig, VtxConfigEntry, VtxRuntimeData
 from .entity import VtxAccountEntity, VtxLineEntity, async_add_line_entities, line_device_info
 from .presence import LineStatus, PresenceStatus, line_status, presence_status
@@ -208,7 +208,12 @@ class VtxLineStatusSensor(VtxLineEntity[VtxPresenceCoordinator], SensorEntity):
     async def async_added_to_hass(self) -> None:
         """Also follow the feature coordinator."""
         await super().async_added_to_hass()
-        self.async_on_remove(self._features.async_add_listener(self._handle_coordinator_update, self.line.user_id))
+        self.async_on_remove(
+            self._features.async_add_listener(
+                self._handle_coordinator_update,
+                FeatureContext(self.line.user_id, frozenset({FEATURE_DND, FEATURE_CFU})),
+            )
+        )
 
     @property
     def available(self) -> bool:

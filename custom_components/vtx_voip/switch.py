@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Feature
@@ -96,6 +97,11 @@ class VtxFeatureSwitch(VtxLineEntity[VtxFeatureCoordinator], SwitchEntity):
     ) -> None:
         """Initialise."""
         super().__init__(coordinator, entry, line, description)
+
+    def _features_of(self, description: EntityDescription) -> frozenset[str] | None:
+        """Made of its own feature only."""
+        assert isinstance(description, VtxSwitchEntityDescription)
+        return frozenset({description.feature})
 
     @property
     def _feature(self) -> Feature | None:

@@ -8,6 +8,7 @@ from homeassistant.components.text import TextEntity, TextEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Feature
@@ -76,6 +77,11 @@ class VtxDestinationText(VtxLineEntity[VtxFeatureCoordinator], TextEntity):
     ) -> None:
         """Initialise."""
         super().__init__(coordinator, entry, line, description)
+
+    def _features_of(self, description: EntityDescription) -> frozenset[str] | None:
+        """Made of its own feature only."""
+        assert isinstance(description, VtxDestinationEntityDescription)
+        return frozenset({description.feature})
 
     @property
     def _feature(self) -> Feature | None:

@@ -155,12 +155,14 @@ async def test_push_brings_a_failed_line_back(
     """A line whose poll failed is current again when the API pushes its feature."""
     simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
     await _refresh(hass, init_integration)
-    assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_UNAVAILABLE
+    assert all(_unavailable(hass, "room_101", (*FEATURE_ENTITIES, "button.{line}_reset_line")).values())
     simulator.set_dnd(ROOM_101, True)
     await simulator.wait_for_pushes()
     await hass.async_block_till_done()
     assert hass.states.get("switch.room_101_do_not_disturb").state == "on"
     assert hass.states.get("sensor.room_101_line_status").state == "do_not_disturb"
+    # The line's entities of other features (and its reset button) are current again too.
+    assert not any(_unavailable(hass, "room_101", (*FEATURE_ENTITIES, "button.{line}_reset_line")).values())
 
 
 async def test_failed_poll_keeps_pushed_lines_and_is_retried(

@@ -11,6 +11,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.api import Feature, Presence
+from custom_components.vtx_voip.coordinator import FeatureContext
 from vtx_simulator import Simulator
 
 from .conftest import ROOM_101, ROOM_102
@@ -154,3 +155,48 @@ async def test_poll_keeps_a_feature_pushed_while_it_ran(
     assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
     assert hass.states.get("switch.room_101_forward_all_calls").state == STATE_ON
     simulator.clear_push_faults()
+
+
+async def test_feature_change_tells_the_entities_of_that_feature(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A pushed feature calls the listeners of its line made of it (or of any of the line's data), not those of
+    its line's other features nor of other lines; a change that may change availability calls them all."""
+    coordinator = init_integration.runtime_data.features
+    calls: list[str] = []
+    unsubs = [
+        coordinator.async_add_listener(
+            lambda: calls.append("dnd"), FeatureContext(ROOM_101, frozenset({"CENTRAL_DND"}))
+        ),
+        coordinator.async_add_listener(
+            lambda: calls.append("cfu"), FeatureContext(ROOM_101, frozenset({"CALL_FORWARD_UNCONDITIONAL"}))
+        ),
+        coordinator.async_add_listener(lambda: calls.append("line"), ROOM_101),
+        coordinator.async_add_listener(lambda: calls.append("other line"), ROOM_102),
+    ]
+    dnd = coordinator.feature(ROOM_101, "CENTRAL_DND")
+    cfu = coordinator.feature(ROOM_101, "CALL_FORWARD_UNCONDITIONAL")
+    assert dnd is not None
+    assert cfu is not None
+    assert coordinator.async_apply_feature(dnd.with_status(not dnd.active), None, previous=dnd)
+    assert sorted(calls) == ["dnd", "line"]
+    calls.clear()
+    assert coordinator.async_apply_feature(cfu.with_status(not cfu.active), None, previous=cfu)
+    assert sorted(calls) == ["cfu", "line"]
+    calls.clear()
+    # The line's data was not current (its read failed): every listener of the line hears of it.
+    simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
+    await coordinator.async_refresh()
+    assert ROOM_101 not in coordinator.data
+    calls.clear()
+    held = coordinator.last_known(ROOM_101)
+    assert held is not None
+    current = held["CENTRAL_DND"]
+    assert coordinator.async_apply_feature(current.with_status(not current.active), None, previous=current)
+    assert sorted(calls) == ["cfu", "dnd", "line"]
+    assert hass.states.get("switch.room_101_forward_all_calls").state != STATE_UNAVAILABLE
+    for unsub in unsubs:
+        unsub()
+    calls.clear()
+    assert coordinator.async_apply_feature(cfu, None, previous=coordinator.feature(ROOM_101, cfu.name))
+    assert calls == []

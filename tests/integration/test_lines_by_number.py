@@ -52,6 +52,11 @@ def lines_of(entry: Any) -> dict[int, tuple[str, dict[str, Any]]]:
 
 
 # --- the lines step ----------------------------------------------------------------------
+def line(user_id: int, name: str, number: str) -> dict[str, object]:
+    """A line sub-entry's data."""
+    return {"user_id": user_id, "name": name, "number": number}
+
+
 async def test_number_resolved_on_78(hass: HomeAssistant, simulator: Simulator) -> None:
     """On 7.8, "+41225662194 = Room 101" is line 176125 named Room 101; numbers and logins mix with userIds."""
     simulator.version = V78
@@ -65,9 +70,19 @@ async def test_number_resolved_on_78(hass: HomeAssistant, simulator: Simulator) 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     assert lines_of(entry) == {
-        ROOM_101: ("Room 101", {"user_id": ROOM_101, "name": "Room 101", "number": "+41225662194"}),
-        ROOM_102: ("+41 22 566 21 95", {"user_id": ROOM_102, "name": "+41 22 566 21 95", "number": "+41225662195"}),
-        ROOM_103: ("Room 103", {"user_id": ROOM_103, "name": "Room 103", "number": "+41225662196"}),
+        # Each keeps the login name it was found by (the per-line FEATURE subscription's scope).
+        ROOM_101: (
+            "Room 101",
+            {**line(ROOM_101, "Room 101", "+41225662194"), "login_name": "+41225662194@m.ipvoip.ch"},
+        ),
+        ROOM_102: (
+            "+41 22 566 21 95",
+            {**line(ROOM_102, "+41 22 566 21 95", "+41225662195"), "login_name": "+41225662195@m.ipvoip.ch"},
+        ),
+        ROOM_103: (
+            "Room 103",
+            {**line(ROOM_103, "Room 103", "+41225662196"), "login_name": "+41225662196@m.ipvoip.ch"},
+        ),
         FRONT_DESK: (f"Line {FRONT_DESK}", {"user_id": FRONT_DESK, "name": f"Line {FRONT_DESK}"}),
     }
     assert {sub.unique_id for sub in entry.subentries.values()} == {
@@ -164,7 +179,7 @@ async def test_add_line_by_number(hass: HomeAssistant, simulator: Simulator, ini
     await hass.async_block_till_done(wait_background_tasks=True)
     assert lines_of(entry)[ROOM_103] == (
         "+41 22 566 21 96",
-        {"user_id": ROOM_103, "name": "+41 22 566 21 96", "number": "+41225662196"},
+        {**line(ROOM_103, "+41 22 566 21 96", "+41225662196"), "login_name": "+41225662196@m.ipvoip.ch"},
     )
     assert entry.state is ConfigEntryState.LOADED
     assert ROOM_103 in entry.runtime_data.lines
@@ -228,7 +243,7 @@ async def test_discovery_by_push(hass: HomeAssistant, simulator: Simulator, init
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
     assert lines_of(entry)[ROOM_103] == (
         "+41 22 566 21 96",
-        {"user_id": ROOM_103, "name": "+41 22 566 21 96", "number": "+41225662196"},
+        line(ROOM_103, "+41 22 566 21 96", "+41225662196"),
     )
     dnd_103 = line_entity(hass, ROOM_103)
     assert dnd_103 is not None

@@ -18,12 +18,15 @@ from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import CONF_PASSWORD, STATE_OFF, STATE_ON
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, FEATURE_RECONCILE_INTERVAL, PRESENCE_POLL_INTERVAL
+from custom_components.vtx_voip.lines.discovery import signal_line_login
 from custom_components.vtx_voip.push import SILENT_RETRY, STALL_GRACE
+from custom_components.vtx_voip.push.const import LOGIN_SAVE_DELAY
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD
 
@@ -340,6 +343,45 @@ async def test_feature_subscription_by_the_lines_step_login_names(
     simulator.set_dnd(ROOM_102, True)
     await settle(hass, simulator)
     assert hass.states.get("switch.room_102_do_not_disturb").state == STATE_ON
+
+
+async def test_learned_login_names_saved_together(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The login names pushes teach are saved once, a little later, all together (not once per line)."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await settle(hass, simulator)
+    key = f"vtx_voip.{config_entry.entry_id}.push"
+    url = hass_storage[key]["data"]["notification_url"]
+    assert hass_storage[key]["data"]["login_names"] == {}
+    told: list[tuple[int, str]] = []
+    config_entry.async_on_unload(
+        async_dispatcher_connect(
+            hass, signal_line_login(config_entry.entry_id), lambda user_id, login: told.append((user_id, login))
+        )
+    )
+    simulator.set_dnd(ROOM_101, True)
+    await settle(hass, simulator)
+    simulator.set_dnd(ROOM_101, False)
+    await settle(hass, simulator)
+    simulator.set_dnd(ROOM_102, True)
+    await settle(hass, simulator)
+    logins = {user_id: simulator.state.line(user_id).login_name for user_id in (ROOM_101, ROOM_102)}
+    assert config_entry.runtime_data.push.lifecycle.login_names == logins
+    # Each told once to the stays (not at every push).
+    assert sorted(told) == sorted(logins.items())
+    # Learned, not written yet.
+    assert hass_storage[key]["data"]["login_names"] == {}
+    await travel(hass, freezer, timedelta(seconds=LOGIN_SAVE_DELAY + 1))
+    assert hass_storage[key]["data"] == {
+        "notification_url": url,
+        "login_names": {str(user_id): login for user_id, login in logins.items()},
+    }
 
 
 @pytest.mark.parametrize("push_options", [{"push_base_url": "http://127.0.0.1:8123", "enterprise_discovery": False}])

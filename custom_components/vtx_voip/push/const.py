@@ -34,6 +34,9 @@ URL_SOURCE_OPTION: Final = "option"
 URL_SOURCE_CLOUDHOOK: Final = "cloudhook"
 URL_SOURCE_EXTERNAL: Final = "external_url"
 STORAGE_VERSION: Final = 1
+# Login names learned from pushes are saved this many seconds after the first new one
+# (with every one learned meanwhile): the first pushes at 500 lines teach 500 of them.
+LOGIN_SAVE_DELAY: Final = 10
 
 
 def signal_push(entry_id: str) -> str:

@@ -35,6 +35,7 @@ from .const import (
     ISSUE_NO_URL,
     ISSUE_STALLED,
     ISSUE_SUBSCRIBE_FAILED,
+    LOGIN_SAVE_DELAY,
     URL_SOURCE_OPTION,
     signal_push,
 )
@@ -81,6 +82,12 @@ class PushManager:
         self._was_presence_pushed = False
         self._unsubs: list[Callable[[], None]] = []
         self._stopped = False
+        # One store for the URL and the login names: the login names learned from pushes
+        # are saved a little later, together (``LOGIN_SAVE_DELAY``), not once per line.
+        self._store = url_store(hass, entry.entry_id)
+        self._save_pending = False
+        # The login names told to the stays this run (each once, not at every push).
+        self._told_logins: dict[int, str] = {}
 
     # --- state -----------------------------------------------------------------------
     @property
@@ -213,19 +220,38 @@ class PushManager:
             await self.lifecycle.async_subscribe(url)
         self._async_apply_cadence()
 
+    def _stored(self, url: str) -> dict[str, Any]:
+        return {
+            "notification_url": url,
+            "login_names": {str(uid): login for uid, login in self.lifecycle.login_names.items()},
+        }
+
     async def _async_save(self, url: str) -> None:
-        """Keep the URL given to the API (to clean up on removal) and the login names learned."""
-        await url_store(self.hass, self.entry.entry_id).async_save(
-            {
-                "notification_url": url,
-                "login_names": {str(uid): login for uid, login in self.lifecycle.login_names.items()},
-            }
-        )
+        """Keep the URL given to the API (to clean up on removal) and the login names learned.
+
+        Saving now replaces a delayed save still pending (the store's own rule).
+        """
+        self._save_pending = False
+        await self._store.async_save(self._stored(url))
+
+    @callback
+    def _async_delay_save(self, url: str) -> None:
+        """Save the URL and the login names ``LOGIN_SAVE_DELAY`` from now (with what is known then)."""
+        self._save_pending = True
+
+        def data() -> dict[str, Any]:
+            self._save_pending = False
+            return self._stored(self.lifecycle.notification_url or url)
+
+        self._store.async_delay_save(data, LOGIN_SAVE_DELAY)
 
     async def async_stop(self) -> None:
         """Stop timers and hand the webhook back to the gate; the subscriptions stay (they are the entry's)."""
         self._stopped = True
         self.router.stopped = True
+        if self._save_pending and (url := self.lifecycle.notification_url) is not None:
+            # Written now: a delayed save must not outlive the entry (nor follow its removal).
+            await self._async_save(url)
         self.gate.async_close()
         self.health.async_stop()
         while self._unsubs:
@@ -279,12 +305,14 @@ class PushManager:
         The stays hear them too (``signal_line_login``): a call to one of them is internal.
         """
         for user_id, login in logins.items():
-            async_dispatcher_send(self.hass, signal_line_login(self.entry.entry_id), user_id, login)
+            if self._told_logins.get(user_id) != login:
+                self._told_logins[user_id] = login
+                async_dispatcher_send(self.hass, signal_line_login(self.entry.entry_id), user_id, login)
         if all(self.lifecycle.login_names.get(uid) == login for uid, login in logins.items()):
             return
         self.lifecycle.login_names.update(logins)
         if (url := self.lifecycle.notification_url) is not None and not self._stopped:
-            self.entry.async_create_background_task(self.hass, self._async_save(url), f"{DOMAIN} save login names")
+            self._async_delay_save(url)
 
     def _raise_issue(self, issue: str, **placeholders: str) -> None:
         async_raise_issue(self.hass, self.entry, issue, **placeholders)

@@ -76,7 +76,8 @@ class NotificationRouter:
                 notification.unknown_keys,
             )
         try:
-            await self.calls.async_record(event.call_log for event in notification.call_log_events)
+            if notification.call_log_events:
+                await self.calls.async_record(event.call_log for event in notification.call_log_events)
         except LedgerError as err:
             LOGGER.warning("A call push could not be written to the call ledger: %s", err)
             self.gate.rejected += 1
