@@ -1,4 +1,4 @@
-"""Count how often the board fails to open: fresh browser contexts, no reload, no retry.
+"""Count how often the board fails to open: fresh browser contexts, each load made once.
 
     .venv/bin/python -m tests.e2e.cold_open [--count 30] [--ha URL]
 

@@ -3,8 +3,8 @@
 Runs only with VTX_E2E=1 (scripts/e2e sets it and installs Chromium and Playwright).
 It starts the simulator and Home Assistant as scripts/develop does (tests/e2e/harness.py),
 then drives Debian's Chromium with Playwright: Home Assistant opens on the board, then
-the board opens in 30 fresh browser contexts (the login carried over) with no reload or
-retry, failing on the first error; a guest is checked in from a card; DND and a forward
+the board opens in 30 fresh browser contexts (the login carried over), each load made
+once, failing on the first error; a guest is checked in from a card; DND and a forward
 (asking for its destination) toggled on the board reach the simulator; two calls made
 with scripts/phone (one to another room's extension) show as the stay's running cost;
 the check-out shows the bill so far, then the final bill whose CSV is downloaded and
@@ -71,7 +71,7 @@ async def test_front_desk_board(instance: Instance) -> None:
         page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
         board = Board(page)
         try:
-            # Home Assistant opens on the board: no reload, no retry.
+            # Home Assistant opens on the board, at the first load.
             await log_in(page, instance.ha_url)
             first = await shown(page)
             assert first is None, f"the first load showed: {first}"

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 import time
+from typing import TYPE_CHECKING
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -41,11 +42,11 @@ class Renewals:
     _renew_refused_at: float | None = None
     _timer: CALLBACK_TYPE | None = None
 
-    async def _async_replace(self, resource: str) -> bool:
-        raise NotImplementedError
+    if TYPE_CHECKING:
+        # Provided by SubscriptionLifecycle: replace one resource's subscription, ensure all.
+        async def _async_replace(self, resource: str) -> bool: ...
 
-    async def _async_ensure(self, *, adopt: bool = True) -> bool:
-        raise NotImplementedError
+        async def _async_ensure(self, *, adopt: bool = True) -> bool: ...
 
     async def async_renew(self) -> None:
         """Renew every subscription due; re-create those that are gone or missing."""
