@@ -626,3 +626,35 @@ async def test_a_configured_lines_login_from_a_push_makes_its_calls_internal(
     history = await call(hass, "get_call_history", {"start": stay["start"]}, device_id=room)
     [row] = [row for row in history["lines"][0]["calls"] if row["id"] == made["id"]]
     assert row["destination_class"] == "internal"
+
+
+async def test_a_late_call_found_only_in_the_history_is_a_late_charge(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Its push lost, a call of a closed stay is found by the stay's bill reading the history: late, told once."""
+    await _setup(hass, config_entry)
+    room = line_device(hass, ROOM_101)
+    await call(hass, "check_in", {"guest": "D"}, device_id=room)
+    await travel(hass, freezer, timedelta(minutes=5))
+    simulator.start_call(ROOM_101, direction="outgoing", number="+41225117902")
+    await settle(hass, simulator)
+    await travel(hass, freezer, timedelta(seconds=40))
+    [bill] = (await call(hass, "check_out", device_id=room))["lines"]
+    assert bill["on_call"] is True
+    simulator.drop_pushes(None)
+    await travel(hass, freezer, timedelta(seconds=20))
+    record = simulator.end_call(ROOM_101)
+    await settle(hass, simulator)
+    late = async_capture_events(hass, EVENT_LATE_CHARGE)
+    client = await hass_client()
+    for _ in range(2):
+        text = await (await client.get(bill["csv_path"])).text()
+        _header, row, _total = text.splitlines()
+        assert row.split(",")[-1] == "yes"
+    await hass.async_block_till_done()
+    assert [event.data["call"]["id"] for event in late] == [record["id"]]
+    assert late[0].data["guest"] == "D"

@@ -412,9 +412,16 @@ class StayManager:
         )
 
     async def async_stay_bill(self, stay: Stay, end: datetime | None = None) -> LineBill:
-        """Return a stay's bill (an open one up to ``end`` or now; late charges marked). Raises ``LedgerError``."""
+        """Return a stay's bill (an open one up to ``end`` or now; late charges marked). Raises ``LedgerError``.
+
+        The bill of a closed stay reads the API's history again: a call it finds only now
+        (its push was lost) was recorded after the check-out, so it is a late charge too.
+        """
         until = end or (dt_util.utc_from_timestamp(stay.end) if stay.end is not None else dt_util.utcnow())
-        return await async_line_bill(
+        late: frozenset[str] = frozenset()
+        if stay.end is not None:
+            late = await self.hass.async_add_executor_job(self.tracker.ledger.late_charges, stay.stay_id)
+        bill = await async_line_bill(
             self.hass,
             self.tracker,
             self.client,
@@ -423,10 +430,18 @@ class StayManager:
             dt_util.utc_from_timestamp(stay.start),
             until,
             plan=self.plan,
-            late=await self.hass.async_add_executor_job(self.tracker.ledger.late_charges, stay.stay_id)
-            if stay.end is not None
-            else (),
+            late=late,
         )
+        if stay.end is None:
+            return bill
+        found = [row for row in bill.rows if not row.late and row.call.received > stay.end]
+        for row in found:
+            await self._async_add_late_charge(stay, row.call)
+        if not found:
+            return bill
+        ids = {row.call.call_id for row in found}
+        rows = [replace(row, late=True) if row.call.call_id in ids else row for row in bill.rows]
+        return replace(bill, rows=rows)
 
     async def async_bill(self, line: LineConfig, stay: Stay, end: datetime) -> LineBill:
         """Return the bill of a stay up to ``end`` (translated error when the ledger fails)."""
