@@ -23,7 +23,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, FEATURE_RECONCILE_INTERVAL, PRESENCE_POLL_INTERVAL
-from custom_components.vtx_voip.push import SILENT_RETRY, STALL_GRACE
+from custom_components.vtx_voip.push import CALL_RECONCILE_INTERVAL, SILENT_RETRY, STALL_GRACE
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD
 
@@ -330,3 +330,22 @@ async def test_login_names_refused_falls_back_to_user_ids(
     assert feature["userIds"] == [ROOM_101, ROOM_102]
     assert push.diagnostics()["login_names_refused"] is True
     assert push.healthy
+
+
+async def test_silent_call_push_found_by_the_history_read(
+    freezer: FrozenDateTimeFactory, hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A call the hourly history read finds and no push brought marks call push silent; the next call push clears it."""
+    push = init_integration.runtime_data.push
+    simulator.drop_pushes(1)
+    simulator.make_call(ROOM_101, direction="incoming", number=NUMBER, missed=True)
+    await settle(hass, simulator)
+    await travel(hass, freezer, CALL_RECONCILE_INTERVAL)
+    await travel(hass, freezer, STALL_GRACE + timedelta(seconds=1))
+    assert push.silent_resources == ["call_log"]
+    assert not push.calls_pushed
+    assert push.healthy
+    simulator.make_call(ROOM_102, direction="outgoing", number=NUMBER, duration=20)
+    await settle(hass, simulator)
+    assert push.silent_resources == []
+    assert push.calls_pushed
