@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import CONF_PASSWORD, STATE_OFF, STATE_ON
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -27,7 +27,7 @@ from custom_components.vtx_voip.push import CALL_RECONCILE_INTERVAL, SILENT_RETR
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD
 
-from .conftest import ROOM_101, ROOM_102
+from .conftest import ROOM_101, ROOM_102, demo_entry
 from .test_push import by_type, ours, push_entity, settle, travel
 
 DELETE = "DELETE /openapi/v1/subscriptions/{subscription_id}"
@@ -349,3 +349,32 @@ async def test_silent_call_push_found_by_the_history_read(
     await settle(hass, simulator)
     assert push.silent_resources == []
     assert push.calls_pushed
+
+
+@pytest.mark.parametrize("push_options", [{"push_base_url": "http://127.0.0.1:8123", "enterprise_discovery": False}])
+async def test_feature_subscription_by_login_names_from_the_lines_step(
+    hass: HomeAssistant, simulator: Simulator, push_options: dict[str, Any]
+) -> None:
+    """Lines found by a 7.8 look-up keep their number: FEATURE names them by login name from the start."""
+    numbers = {user_id: simulator.state.line(user_id).phone_number for user_id in (ROOM_101, ROOM_102)}
+    entry = demo_entry(
+        simulator.base_url,
+        options=push_options,
+        subentries_data=[
+            ConfigSubentryData(
+                data={"user_id": user_id, "name": f"Room {index}", "number": number},
+                subentry_type="line",
+                title=f"Room {index}",
+                unique_id=str(user_id),
+            )
+            for index, (user_id, number) in enumerate(numbers.items(), start=101)
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await settle(hass, simulator)
+    feature = by_type(simulator)["FEATURE"]
+    assert sorted(feature["loginNames"]) == sorted(simulator.state.line(uid).login_name for uid in numbers)
+    simulator.set_dnd(ROOM_102, True)
+    await settle(hass, simulator)
+    assert hass.states.get("switch.room_102_do_not_disturb").state == STATE_ON
