@@ -1,8 +1,9 @@
 """Subscriptions belong to the entry, not to a run; a push must prove itself, per resource.
 
 Each test here fails on d5f356d (where unload deleted the subscriptions, a push of an
-unknown subscription was answered 403 until adoption, and a silent PRESENCE push was
-trusted) and passes since. Home Assistant runs for real against the simulator; the
+unknown subscription was answered 403 until adoption, a silent PRESENCE push was trusted
+and FEATURE per line went by userIds) and passes since, unless its docstring says it
+guards what worked. Home Assistant runs for real against the simulator; the
 ``wiki`` profile serves only what the wiki documents (no call history: a call whose push
 is lost is lost for good, no renewal, no PRESENCE subscription).
 """
@@ -264,7 +265,10 @@ async def test_silent_presence_found_by_the_finished_call_read(
 async def test_presence_push_that_works_is_trusted(
     freezer: FrozenDateTimeFactory, hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """Calls with a working PRESENCE push mark nothing silent (the read after a call finds nothing new)."""
+    """Calls with a working PRESENCE push mark nothing silent (the read after a call finds nothing new).
+
+    Guards what worked: a trusted push stays trusted.
+    """
     push = init_integration.runtime_data.push
     for _ in range(3):
         simulator.make_call(ROOM_101, number=NUMBER, duration=60)
