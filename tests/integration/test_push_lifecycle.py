@@ -1,8 +1,9 @@
 """Subscriptions belong to the entry, not to a run; a push must prove itself, per resource.
 
 Each test here fails on d5f356d (where unload deleted the subscriptions, a push of an
-unknown subscription was answered 403 until adoption, and a silent PRESENCE push was
-trusted) and passes since. Home Assistant runs for real against the simulator; the
+unknown subscription was answered 403 until adoption, a silent PRESENCE push was trusted
+and FEATURE per line went by userIds) and passes since, unless its docstring says it
+guards what worked. Home Assistant runs for real against the simulator; the
 ``wiki`` profile serves only what the wiki documents (no call history: a call whose push
 is lost is lost for good, no renewal, no PRESENCE subscription).
 """
@@ -25,7 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vtx_voip.const import CONF_APPLICATION_ID, FEATURE_RECONCILE_INTERVAL, PRESENCE_POLL_INTERVAL
 from custom_components.vtx_voip.lines.discovery import signal_line_login
-from custom_components.vtx_voip.push import SILENT_RETRY, STALL_GRACE
+from custom_components.vtx_voip.push import CALL_RECONCILE_INTERVAL, SILENT_RETRY, STALL_GRACE
 from custom_components.vtx_voip.push.const import LOGIN_SAVE_DELAY
 from vtx_simulator import Simulator
 from vtx_simulator.const import DEMO_APPLICATION_ID, DEMO_PASSWORD
@@ -267,7 +268,10 @@ async def test_silent_presence_found_by_the_finished_call_read(
 async def test_presence_push_that_works_is_trusted(
     freezer: FrozenDateTimeFactory, hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """Calls with a working PRESENCE push mark nothing silent (the read after a call finds nothing new)."""
+    """Calls with a working PRESENCE push mark nothing silent (the read after a call finds nothing new).
+
+    Guards what worked: a trusted push stays trusted.
+    """
     push = init_integration.runtime_data.push
     for _ in range(3):
         simulator.make_call(ROOM_101, number=NUMBER, duration=60)
@@ -402,3 +406,51 @@ async def test_login_names_refused_falls_back_to_user_ids(
     assert feature["userIds"] == [ROOM_101, ROOM_102]
     assert push.diagnostics()["login_names_refused"] is True
     assert push.healthy
+
+
+async def test_silent_call_push_found_by_the_history_read(
+    freezer: FrozenDateTimeFactory, hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A call the hourly history read finds and no push brought marks call push silent; the next call push clears it."""
+    push = init_integration.runtime_data.push
+    simulator.drop_pushes(1)
+    simulator.make_call(ROOM_101, direction="incoming", number=NUMBER, missed=True)
+    await settle(hass, simulator)
+    await travel(hass, freezer, CALL_RECONCILE_INTERVAL)
+    await travel(hass, freezer, STALL_GRACE + timedelta(seconds=1))
+    assert push.silent_resources == ["call_log"]
+    assert not push.calls_pushed
+    assert push.healthy
+    simulator.make_call(ROOM_102, direction="outgoing", number=NUMBER, duration=20)
+    await settle(hass, simulator)
+    assert push.silent_resources == []
+    assert push.calls_pushed
+
+
+@pytest.mark.parametrize("push_options", [{"push_base_url": "http://127.0.0.1:8123", "enterprise_discovery": False}])
+async def test_feature_subscription_by_login_names_from_the_lines_step(
+    hass: HomeAssistant, simulator: Simulator, push_options: dict[str, Any]
+) -> None:
+    """Lines found by a 7.8 look-up keep their number: FEATURE names them by login name from the start."""
+    numbers = {user_id: simulator.state.line(user_id).phone_number for user_id in (ROOM_101, ROOM_102)}
+    entry = demo_entry(
+        simulator.base_url,
+        options=push_options,
+        subentries_data=[
+            ConfigSubentryData(
+                data={"user_id": user_id, "name": f"Room {index}", "number": number},
+                subentry_type="line",
+                title=f"Room {index}",
+                unique_id=str(user_id),
+            )
+            for index, (user_id, number) in enumerate(numbers.items(), start=101)
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await settle(hass, simulator)
+    feature = by_type(simulator)["FEATURE"]
+    assert sorted(feature["loginNames"]) == sorted(simulator.state.line(uid).login_name for uid in numbers)
+    simulator.set_dnd(ROOM_102, True)
+    await settle(hass, simulator)
+    assert hass.states.get("switch.room_102_do_not_disturb").state == STATE_ON

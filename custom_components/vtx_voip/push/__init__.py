@@ -2,10 +2,12 @@
 
 ``const`` holds every timing and id, ``url`` picks the notification URL (and cleans up a
 removed entry), ``gate`` keeps an entry's webhook across its runs (holding pushes between
-two), ``webhook`` reads a push body, ``lifecycle`` keeps the subscriptions (adopt, create,
-renew, replace, delete), ``router`` applies a push (ledger, coordinators, discovery),
-``health`` finds a resource whose push is silent, ``manager`` wires them for an entry.
-The protocol rules they follow are ``api.notifications`` and ``api.subscriptions``.
+two), ``webhook`` reads a push body, ``prepare`` registers the webhook and adopts the
+subscriptions at set-up before anything slow, ``lifecycle`` keeps the subscriptions (adopt,
+create, replace, delete) and ``renewal`` renews them, ``router`` applies a push (ledger,
+coordinators, discovery), ``health`` finds a resource whose push is silent, ``manager``
+wires them for an entry. The protocol rules they follow are ``api.notifications`` and
+``api.subscriptions``.
 """
 
 from __future__ import annotations

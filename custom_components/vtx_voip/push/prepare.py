@@ -8,8 +8,9 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
 from ..api import VtxClient
-from ..const import CONF_LOGIN_NAME, CONF_USER_ID, CONF_WEBHOOK_ID
+from ..const import CONF_LOGIN_NAME, CONF_NUMBER, CONF_USER_ID, CONF_WEBHOOK_ID
 from ..lines.config import configured_lines
+from ..lines.discovery import sip_domain
 from .gate import async_gate
 from .lifecycle import SubscriptionLifecycle
 from .url import url_store
@@ -38,10 +39,18 @@ async def async_prepare_push(hass: HomeAssistant, entry: ConfigEntry, client: Vt
 
 
 def line_logins(entry: ConfigEntry, user_ids: Iterable[int], learned: Mapping[int, str]) -> dict[int, str | None]:
-    """Return the lines' login names where known (the lines step's, else learned from pushes)."""
-    from_subentries = {
-        int(sub.data[CONF_USER_ID]): str(sub.data[CONF_LOGIN_NAME])
-        for sub in entry.subentries.values()
-        if sub.data.get(CONF_LOGIN_NAME) and CONF_USER_ID in sub.data
-    }
-    return {user_id: from_subentries.get(user_id) or learned.get(user_id) for user_id in user_ids}
+    """Return the lines' login names where known, else None.
+
+    A push's ``context.user.name`` is the login itself; else the lines step's: a line found
+    by a 7.8 look-up keeps its number, whose login name is the number, "@" and the SIP
+    domain (FOUND: the wiki's table of login names).
+    """
+    from_subentries: dict[int, str] = {}
+    for sub in entry.subentries.values():
+        if CONF_USER_ID not in sub.data:
+            continue
+        if login := sub.data.get(CONF_LOGIN_NAME):
+            from_subentries[int(sub.data[CONF_USER_ID])] = str(login)
+        elif (number := sub.data.get(CONF_NUMBER)) and str(number).startswith("+"):
+            from_subentries[int(sub.data[CONF_USER_ID])] = f"{number}@{sip_domain(entry)}"
+    return {user_id: learned.get(user_id) or from_subentries.get(user_id) for user_id in user_ids}
