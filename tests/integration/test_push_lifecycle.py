@@ -319,36 +319,6 @@ async def test_feature_subscription_by_login_names(
     assert by_type(simulator)["FEATURE"]["id"] == feature["id"]
 
 
-@pytest.mark.parametrize("push_options", [{"push_base_url": "http://127.0.0.1:8123", "enterprise_discovery": False}])
-async def test_feature_subscription_by_the_lines_step_login_names(
-    hass: HomeAssistant, simulator: Simulator, push_options: dict[str, Any]
-) -> None:
-    """Lines found by number or login in the lines step keep that login: loginNames from the first subscription."""
-    logins = {user_id: simulator.state.line(user_id).login_name for user_id in (ROOM_101, ROOM_102)}
-    entry = demo_entry(
-        simulator.base_url,
-        options=push_options,
-        subentries_data=[
-            ConfigSubentryData(
-                data={"user_id": user_id, "name": name, "login_name": logins[user_id]},
-                subentry_type="line",
-                title=name,
-                unique_id=str(user_id),
-            )
-            for user_id, name in ((ROOM_101, "Room 101"), (ROOM_102, "Room 102"))
-        ],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await settle(hass, simulator)
-    feature = by_type(simulator)["FEATURE"]
-    assert sorted(feature["loginNames"]) == sorted(logins.values())
-    assert "userIds" not in feature
-    simulator.set_dnd(ROOM_102, True)
-    await settle(hass, simulator)
-    assert hass.states.get("switch.room_102_do_not_disturb").state == STATE_ON
-
-
 async def test_learned_login_names_saved_together(
     freezer: FrozenDateTimeFactory,
     hass: HomeAssistant,
@@ -428,29 +398,34 @@ async def test_silent_call_push_found_by_the_history_read(
 
 
 @pytest.mark.parametrize("push_options", [{"push_base_url": "http://127.0.0.1:8123", "enterprise_discovery": False}])
+@pytest.mark.parametrize("kept", ["login_name", "number"])
 async def test_feature_subscription_by_login_names_from_the_lines_step(
-    hass: HomeAssistant, simulator: Simulator, push_options: dict[str, Any]
+    hass: HomeAssistant, simulator: Simulator, push_options: dict[str, Any], kept: str
 ) -> None:
-    """Lines found by a 7.8 look-up keep their number: FEATURE names them by login name from the start."""
-    numbers = {user_id: simulator.state.line(user_id).phone_number for user_id in (ROOM_101, ROOM_102)}
+    """Lines found in the lines step (7.8 look-up) keep their login name, or their number (login: number@SIP
+    domain): FEATURE names them by login name from the first subscription."""
+    lines = {user_id: simulator.state.line(user_id) for user_id in (ROOM_101, ROOM_102)}
+    logins = {user_id: line.login_name for user_id, line in lines.items()}
+    known = {user_id: logins[user_id] if kept == "login_name" else line.phone_number for user_id, line in lines.items()}
     entry = demo_entry(
         simulator.base_url,
         options=push_options,
         subentries_data=[
             ConfigSubentryData(
-                data={"user_id": user_id, "name": f"Room {index}", "number": number},
+                data={"user_id": user_id, "name": f"Room {index}", kept: value},
                 subentry_type="line",
                 title=f"Room {index}",
                 unique_id=str(user_id),
             )
-            for index, (user_id, number) in enumerate(numbers.items(), start=101)
+            for index, (user_id, value) in enumerate(known.items(), start=101)
         ],
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await settle(hass, simulator)
     feature = by_type(simulator)["FEATURE"]
-    assert sorted(feature["loginNames"]) == sorted(simulator.state.line(uid).login_name for uid in numbers)
+    assert sorted(feature["loginNames"]) == sorted(logins.values())
+    assert "userIds" not in feature
     simulator.set_dnd(ROOM_102, True)
     await settle(hass, simulator)
     assert hass.states.get("switch.room_102_do_not_disturb").state == STATE_ON
