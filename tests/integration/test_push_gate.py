@@ -34,12 +34,18 @@ def dnd_push(simulator: Simulator, user_id: int, status: str, subscription_id: s
 
 
 async def test_pushes_held_between_runs(
+    freezer: FrozenDateTimeFactory,
     hass: HomeAssistant,
     simulator: Simulator,
     init_integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """Unloaded, the webhook still checks pushes (4xx for garbage and strangers) and holds ours for the next run."""
+    """Unloaded, the webhook still checks pushes (4xx for garbage and strangers) and holds ours for the next run.
+
+    The push is made up (the simulator's DND stays off), so time is frozen: the next run's
+    first read falls within the push's second, where its previousValue decides. A read in a
+    later second would rightly make the held push stale (its state is older than the read's).
+    """
     client = await hass_client_no_auth()
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
@@ -52,6 +58,7 @@ async def test_pushes_held_between_runs(
     with patch("custom_components.vtx_voip.push.gate.MAX_HELD", 1):
         assert await post(dnd_push(simulator, ROOM_101, "ACTIVE")) == 200
         assert await post(dnd_push(simulator, ROOM_102, "ACTIVE")) == 503
+    import time; time.sleep(1.1)
     # The next run takes the held push over.
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await settle(hass, simulator)
