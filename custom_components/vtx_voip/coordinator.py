@@ -171,7 +171,9 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         """Listen for changes, told which line changed: its userId, or None after a poll.
 
         For listeners that would otherwise walk every line at each line's change (a push
-        storm at 500 lines made that the integration's largest cost).
+        storm at 500 lines made that the integration's largest cost). A change of one
+        feature's value alone (a push, a write) does not tell them: which features a line
+        has stays the same.
         """
         remove = super().async_add_listener(partial(change_callback, None))
         token = object()
@@ -191,14 +193,15 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         ``changed``: the only feature that changed (nothing else about the line did, its
         availability included); the line's entities made of other features are not told.
         """
-        for features, update_callback in (
-            *self._line_listeners.get(user_id, {}).values(),
-            *((None, other) for other in self._other_listeners.values()),
-        ):
-            if changed is None or features is None or changed in features:
-                update_callback()
-        for change_callback in tuple(self._change_listeners.values()):
-            change_callback(user_id)
+        if group := self._line_listeners.get(user_id):
+            for features, update_callback in tuple(group.values()):
+                if changed is None or features is None or changed in features:
+                    update_callback()
+        for other in tuple(self._other_listeners.values()):
+            other()
+        if changed is None:
+            for change_callback in tuple(self._change_listeners.values()):
+                change_callback(user_id)
 
     @abstractmethod
     def _merge(self, user_id: int, held: T | None, polled: T, seq_at_start: int) -> T:
@@ -421,7 +424,13 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         entities of its other features left out.
         """
         was_current = self.last_update_success and user_id in (self.data or {})
-        self.data = {**(self.data or {}), user_id: value}
+        held: dict[int, T] | None = self.data  # None before the first poll
+        if held is None:
+            self.data = {user_id: value}
+        else:
+            # In place: copying every line's data at each push grew with the lines. A poll
+            # builds its own dict from what is held once its reads are back (no await between).
+            held[user_id] = value
         self._last_known.pop(user_id, None)
         back = self._confirm(user_id)
         self._line_failures.pop(user_id, None)

@@ -70,6 +70,18 @@ def test_feature_list_names_the_invalid_features() -> None:
     assert invalid == frozenset({"CENTRAL_DND"})
 
 
+def test_feature_copies_its_json_unless_told_not_to() -> None:
+    """By default ``raw`` is a copy (the caller's JSON may change); ``copy=False`` keeps the JSON itself."""
+    body = {**CFU, "callForwardUnconditionalData": {"destinationUri": "+41215550101"}}
+    copied = Feature.from_json(body)
+    kept = Feature.from_json(body, copy=False)
+    body["callForwardUnconditionalData"]["destinationUri"] = "+41215550102"
+    assert copied.forward is not None
+    assert copied.forward.destination_uri == "+41215550101"
+    assert kept.raw is body
+    assert copied != kept
+
+
 def test_feature_nested_too_deeply_is_refused() -> None:
     """A feature whose JSON nests deeper than Python can copy is refused, not half read."""
     deep: Any = {}

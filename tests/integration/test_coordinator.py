@@ -200,3 +200,24 @@ async def test_feature_change_tells_the_entities_of_that_feature(
     calls.clear()
     assert coordinator.async_apply_feature(cfu, None, previous=coordinator.feature(ROOM_101, cfu.name))
     assert calls == []
+
+
+async def test_line_change_listeners_hear_of_new_features_not_of_pushed_values(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A pushed value of a feature a line has does not tell the line-change listeners (which features a line
+    has is unchanged); a poll does, with None."""
+    coordinator = init_integration.runtime_data.features
+    told: list[int | None] = []
+    unsub = coordinator.async_add_line_change_listener(told.append)
+    dnd = coordinator.feature(ROOM_101, "CENTRAL_DND")
+    assert dnd is not None
+    data = coordinator.data
+    assert coordinator.async_apply_feature(dnd.with_status(not dnd.active), None, previous=dnd)
+    assert told == []
+    # The line's data changed in place (not a copy of every line's).
+    assert coordinator.data is data
+    assert coordinator.feature(ROOM_101, "CENTRAL_DND") == dnd.with_status(not dnd.active)
+    await coordinator.async_refresh()
+    assert None in told
+    unsub()

@@ -11,6 +11,7 @@ from homeassistant.components.logbook import LOGBOOK_ENTRY_ENTITY_ID, LOGBOOK_EN
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -24,6 +25,7 @@ from custom_components.vtx_voip import logbook
 from custom_components.vtx_voip.billing.bill import format_duration
 from custom_components.vtx_voip.billing.stays import EVENT_LATE_CHARGE
 from custom_components.vtx_voip.const import DOMAIN
+from custom_components.vtx_voip.push.const import signal_push
 from custom_components.vtx_voip.services import CALL_HISTORY_SCHEMA, SET_CALL_FORWARD_SCHEMA
 from vtx_simulator import Simulator
 
@@ -143,12 +145,16 @@ async def test_last_push_changes_at_most_once_a_minute(
     assert entity_id is not None
     freezer.move_to(dt_util.utcnow().replace(second=5, microsecond=0))
     changes = async_capture_events(hass, "state_changed")
+    signals: list[None] = []
+    unsub = async_dispatcher_connect(hass, signal_push(init_integration.entry_id), lambda: signals.append(None))
     for on in (True, False, True, False):
         simulator.set_dnd(ROOM_101, on)
         await _settle(hass, simulator)
         freezer.tick(timedelta(seconds=10))
     mine = [event for event in changes if event.data["entity_id"] == entity_id]
     assert len(mine) == 1
+    # One signal for the minute, not one per push: the push entities are not asked at every push.
+    assert len(signals) == 1
     state = hass.states.get(entity_id)
     assert state is not None
     value = dt_util.parse_datetime(state.state)
@@ -167,6 +173,8 @@ async def test_last_push_changes_at_most_once_a_minute(
     later = dt_util.parse_datetime(mine[-1].data["new_state"].state)
     assert later is not None
     assert later - value == timedelta(minutes=1)
+    assert len(signals) == 2
+    unsub()
 
 
 def test_services_yaml_examples_are_valid_whenever_used() -> None:

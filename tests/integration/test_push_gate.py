@@ -58,7 +58,6 @@ async def test_pushes_held_between_runs(
     with patch("custom_components.vtx_voip.push.gate.MAX_HELD", 1):
         assert await post(dnd_push(simulator, ROOM_101, "ACTIVE")) == 200
         assert await post(dnd_push(simulator, ROOM_102, "ACTIVE")) == 503
-    import time; time.sleep(1.1)
     # The next run takes the held push over.
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await settle(hass, simulator)

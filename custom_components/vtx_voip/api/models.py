@@ -229,11 +229,15 @@ class Feature:
     raw: JsonObject = field(repr=False, hash=False)
 
     @classmethod
-    def from_json(cls, data: Any) -> Self:
-        """Parse a feature object (the bare one, not the ``{"feature": ...}`` wrapper)."""
+    def from_json(cls, data: Any, *, copy: bool = True) -> Self:
+        """Parse a feature object (the bare one, not the ``{"feature": ...}`` wrapper).
+
+        ``copy=False`` keeps ``data`` itself as ``raw``, for JSON only compared and never
+        kept or written back (a push's ``previousValue``): the caller must not change it.
+        """
         body = _obj(data, "feature")
         try:
-            raw: JsonObject = _copy_json(body)
+            raw: JsonObject = _copy_json(body) if copy else body
         except RecursionError:
             raise VtxResponseError("feature: nested too deeply") from None
         name = _req_str(body, "featName", "feature")

@@ -178,7 +178,8 @@ def parse_notification(data: Any) -> Notification:
                 FeatureEvent(
                     change_type=_opt_str(item, "changeType"),
                     feature=Feature.from_json(item.get("feature")),
-                    previous_value=Feature.from_json(previous) if isinstance(previous, dict) else None,
+                    # Only compared with what is held, never kept: not copied.
+                    previous_value=Feature.from_json(previous, copy=False) if isinstance(previous, dict) else None,
                     event_time=parse_datetime(item.get("eventTime")),
                     context=EventContext.from_json(item.get("context")),
                 )

@@ -30,6 +30,10 @@ from .gate import WebhookGate
 from .health import PushHealth
 
 
+def _minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
+
+
 class NotificationRouter:
     """Applies the pushes the webhook gate hands over."""
 
@@ -60,6 +64,8 @@ class NotificationRouter:
         self.discovery_pushes = 0
         self.pushes_received = 0
         self.last_push: datetime | None = None
+        # The login the SIP domain was last learned from (the same one again teaches nothing).
+        self._domain_login: str | None = None
 
     async def async_receive(self, notification: Notification) -> HTTPStatus:
         """Apply one push; return the status to answer."""
@@ -99,7 +105,9 @@ class NotificationRouter:
         lines = self.features.lines
         logins = notification.login_names()
         if logins:
-            async_learn_sip_domain(self.hass, self.entry, next(iter(logins.values())))
+            if (login := next(iter(logins.values()))) != self._domain_login:
+                self._domain_login = login
+                async_learn_sip_domain(self.hass, self.entry, login)
             self.learn_logins({user_id: login for user_id, login in logins.items() if user_id in lines})
         named = notification.lines()
         unknown = {user_id: login for user_id, login in named.items() if user_id not in lines}
@@ -119,7 +127,7 @@ class NotificationRouter:
             self.discovery_pushes += 1
             return
         self.pushes_received += 1
-        self.last_push = dt_util.utcnow()
+        previous, self.last_push = self.last_push, dt_util.utcnow()
         for event in notification.feature_events:
             self.features.async_apply_feature(event.feature, event.event_time, previous=event.previous_value)
         for presence_event in notification.presence_events:
@@ -133,7 +141,10 @@ class NotificationRouter:
                     self.hass, self._async_presence_after_call(user_id), f"{DOMAIN} presence after a call"
                 )
         self.health.async_pushed(notification.resources())
-        async_dispatcher_send(self.hass, signal_push(self.entry.entry_id))
+        if previous is None or _minute(previous) != _minute(self.last_push):
+            # Its listeners show the last push to the minute (push health changes are
+            # signalled by the manager): one signal a minute, not one per push.
+            async_dispatcher_send(self.hass, signal_push(self.entry.entry_id))
 
     async def _async_presence_after_call(self, user_id: int) -> None:
         pushes_then = self.health.pushes[RESOURCE_PRESENCE]
