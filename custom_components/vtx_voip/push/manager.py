@@ -13,7 +13,7 @@ discovery flow and changes nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,22 +28,22 @@ from ..api.assumptions import RESOURCE_CALL_LOG, RESOURCE_FEATURE, RESOURCE_PRES
 from ..billing.calls import CallTracker
 from ..const import DOMAIN, FEATURE_POLL_INTERVAL, FEATURE_RECONCILE_INTERVAL, LOGGER
 from ..coordinator import VtxFeatureCoordinator, VtxPresenceCoordinator, signal_poll_found_changes
-from ..lines.discovery import async_abort_line_discoveries, discovery_enabled, signal_line_login
+from ..lines.discovery import async_abort_line_discoveries, discovery_enabled
 from .const import (
     CALL_FALLBACK_INTERVAL,
     CALL_RECONCILE_INTERVAL,
     ISSUE_NO_URL,
     ISSUE_STALLED,
     ISSUE_SUBSCRIBE_FAILED,
-    LOGIN_SAVE_DELAY,
     URL_SOURCE_OPTION,
     signal_push,
 )
 from .health import PushHealth
 from .lifecycle import SubscriptionLifecycle
+from .logins import PushMemory
 from .prepare import line_logins
 from .router import NotificationRouter
-from .url import async_clear_issue, async_listen_url_changes, async_notification_url, async_raise_issue, url_store
+from .url import async_clear_issue, async_listen_url_changes, async_notification_url, async_raise_issue
 
 
 class PushManager:
@@ -77,17 +77,12 @@ class PushManager:
         self.router = NotificationRouter(hass, entry, self.gate, features, presence, calls, self.health)
         self.router.presence_pushed = lambda: self.presence_pushed
         self.router.discovery_on = lambda: self.feature_by_enterprise
-        self.router.learn_logins = self._async_learn_logins
+        self.memory = PushMemory(hass, entry, lifecycle)
+        self.router.learn_logins = self.memory.async_learn
         self._was_healthy = False
         self._was_presence_pushed = False
         self._unsubs: list[Callable[[], None]] = []
         self._stopped = False
-        # One store for the URL and the login names: the login names learned from pushes
-        # are saved a little later, together (``LOGIN_SAVE_DELAY``), not once per line.
-        self._store = url_store(hass, entry.entry_id)
-        self._save_pending = False
-        # The login names told to the stays this run (each once, not at every push).
-        self._told_logins: dict[int, str] = {}
 
     # --- state -----------------------------------------------------------------------
     @property
@@ -216,42 +211,15 @@ class PushManager:
             self._raise_issue(ISSUE_NO_URL)
         else:
             self._clear_issue(ISSUE_NO_URL)
-            await self._async_save(url)
+            await self.memory.async_save(url)
             await self.lifecycle.async_subscribe(url)
         self._async_apply_cadence()
-
-    def _stored(self, url: str) -> dict[str, Any]:
-        return {
-            "notification_url": url,
-            "login_names": {str(uid): login for uid, login in self.lifecycle.login_names.items()},
-        }
-
-    async def _async_save(self, url: str) -> None:
-        """Keep the URL given to the API (to clean up on removal) and the login names learned.
-
-        Saving now replaces a delayed save still pending (the store's own rule).
-        """
-        self._save_pending = False
-        await self._store.async_save(self._stored(url))
-
-    @callback
-    def _async_delay_save(self, url: str) -> None:
-        """Save the URL and the login names ``LOGIN_SAVE_DELAY`` from now (with what is known then)."""
-        self._save_pending = True
-
-        def data() -> dict[str, Any]:
-            self._save_pending = False
-            return self._stored(self.lifecycle.notification_url or url)
-
-        self._store.async_delay_save(data, LOGIN_SAVE_DELAY)
 
     async def async_stop(self) -> None:
         """Stop timers and hand the webhook back to the gate; the subscriptions stay (they are the entry's)."""
         self._stopped = True
         self.router.stopped = True
-        if self._save_pending and (url := self.lifecycle.notification_url) is not None:
-            # Written now: a delayed save must not outlive the entry (nor follow its removal).
-            await self._async_save(url)
+        await self.memory.async_stop()
         self.gate.async_close()
         self.health.async_stop()
         while self._unsubs:
@@ -297,22 +265,6 @@ class PushManager:
     async def async_verify(self) -> None:
         """Check the subscriptions at the API (see ``lifecycle``)."""
         await self.lifecycle.async_verify()
-
-    @callback
-    def _async_learn_logins(self, logins: Mapping[int, str]) -> None:
-        """Keep the login names push contexts give for the lines (the FEATURE scope uses them).
-
-        The stays hear them too (``signal_line_login``): a call to one of them is internal.
-        """
-        for user_id, login in logins.items():
-            if self._told_logins.get(user_id) != login:
-                self._told_logins[user_id] = login
-                async_dispatcher_send(self.hass, signal_line_login(self.entry.entry_id), user_id, login)
-        if all(self.lifecycle.login_names.get(uid) == login for uid, login in logins.items()):
-            return
-        self.lifecycle.login_names.update(logins)
-        if (url := self.lifecycle.notification_url) is not None and not self._stopped:
-            self._async_delay_save(url)
 
     def _raise_issue(self, issue: str, **placeholders: str) -> None:
         async_raise_issue(self.hass, self.entry, issue, **placeholders)
