@@ -22,7 +22,7 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxRateLimitError
+from .api import Feature, Presence, VtxAuthenticationError, VtxClient, VtxError, VtxNotFoundError, VtxRateLimitError
 from .api.assumptions import RESOURCE_PRESENCE
 from .const import DOMAIN, LOGGER
 from .helpers import vtx_exception_handler
@@ -77,15 +77,18 @@ def signal_poll_found_changes(entry_id: str) -> str:
 class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
     """Reads one resource of every line per cycle (the client's gate bounds the requests in flight).
 
-    ``data`` holds the lines whose data is current: a line whose read fails leaves it (its
-    entities become unavailable) while the others keep theirs; only when every line fails
-    is the whole update failed. A read the client did not send because the API asked it
+    ``data`` holds the lines whose data is current or confirmed recently: a line whose read
+    fails keeps its data while it is confirmed within the stale window (below), then leaves
+    it (its entities become unavailable) while the others keep theirs; only when every line
+    fails is the whole update failed. A read the client did not send because the API asked it
     to wait (``Retry-After``) keeps that line's data as it was. Each line's loss is logged
     once, at info, and once when it is back.
 
-    A poll that fails as a whole does not blank what is known: a line whose state a read
-    or a push confirmed within the stale window (``stale_window``) stays available, and
-    the poll is tried again with back-off (``FAILED_POLL_RETRY``, doubling) until it works.
+    A poll that fails, as a whole or for one line, does not blank what is known: a line
+    whose state a read or a push confirmed within the stale window (``stale_window``)
+    stays available until the window ends. A poll failed as a whole is tried again with
+    back-off (``FAILED_POLL_RETRY``, doubling), a line failing on its own too
+    (``FAILED_LINE_RETRY``), until it works.
     """
 
     resource: str
@@ -216,9 +219,11 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
 
         Credentials the API refused make every line unavailable at once (re-authentication).
         """
-        return user_id in (self.data or {}) and (
-            self.last_update_success or (not self._auth_failed and self._fresh(user_id))
-        )
+        if user_id not in (self.data or {}):
+            return False
+        if self.last_update_success and user_id not in self._failing:
+            return True
+        return not self._auth_failed and self._fresh(user_id)
 
     @property
     def full_interval(self) -> timedelta | None:
@@ -246,12 +251,20 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
 
     @callback
     def _async_refresh_finished(self) -> None:
-        """While polls fail, make lines unavailable when their stale window ends (no poll says so)."""
+        """While reads fail, make lines unavailable when their stale window ends (no poll says so).
+
+        Every line while polls fail as a whole; otherwise the lines whose own read failed.
+        """
         self._cancel_expiry_timer()
-        if self.last_update_success or not self.data:
+        if not self.data:
             self._stale.clear()
             return
-        if self._auth_failed:
+        unvouched = set(self.data) if not self.last_update_success else self._failing & set(self.data)
+        # Lines a poll read again are current: no longer stale.
+        self._stale &= unvouched
+        if not unvouched:
+            return
+        if self._auth_failed and not self.last_update_success:
             # Nothing held is trusted: tell every line (a poll may have failed before this one).
             if self._stale != set(self.data):
                 self._stale = set(self.data)
@@ -259,8 +272,9 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             return
         now = dt_util.utcnow()
         window = self.stale_window
-        ends = {user_id: confirmed + window for user_id, confirmed in self._confirmed.items() if user_id in self.data}
-        if stale := {user_id for user_id, end in ends.items() if end < now} - self._stale:
+        ends = {user_id: self._confirmed[user_id] + window for user_id in unvouched if user_id in self._confirmed}
+        ended = {user_id for user_id in unvouched if user_id not in ends or ends[user_id] < now}
+        if stale := ended - self._stale:
             # Their window ended (maybe just before this poll failed again): tell their entities.
             self._stale |= stale
             self.async_update_listeners()
@@ -365,13 +379,25 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             if not isinstance(result, BaseException):
                 self._confirm(user_id)
         self._log_line_health(errors, set(data))
+        # A line whose read failed for a passing reason (the network, 5xx, 429, a malformed
+        # answer) keeps what it holds while a read or a push confirmed it within the stale
+        # window (available until the window ends). Refused (403) or gone (404), or not
+        # confirmed lately, it leaves at once.
+        kept = {
+            user_id
+            for user_id, error in errors.items()
+            if user_id in previous
+            and self._fresh(user_id)
+            and not isinstance(error, (VtxAuthenticationError, VtxNotFoundError))
+        }
+        data.update({user_id: previous[user_id] for user_id in kept})
         self._last_known = {
             user_id: value
             for user_id, value in self._last_known.items()
             if user_id not in read and user_id in self.lines
         } | {
             user_id: value
-            for user_id in errors
+            for user_id in errors.keys() - kept
             if (value := previous.get(user_id, self._last_known.get(user_id))) is not None
         }
         self._schedule_retry(
@@ -400,7 +426,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             self._cancel_retry = None
             self._retry_ids = set()
             for user_id in user_ids:
-                if user_id in self.lines and user_id not in (self.data or {}):
+                if user_id in self.lines and (user_id not in (self.data or {}) or user_id in self._failing):
                     await self.async_read_line(user_id)
 
         self._cancel_retry = async_call_later(self.hass, delay, _retry)
@@ -423,7 +449,7 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
         availability cannot change by this (it was current, the last poll worked) are the
         entities of its other features left out.
         """
-        was_current = self.last_update_success and user_id in (self.data or {})
+        was_current = self.last_update_success and user_id in (self.data or {}) and user_id not in self._failing
         held: dict[int, T] | None = self.data  # None before the first poll
         if held is None:
             self.data = {user_id: value}
@@ -447,6 +473,8 @@ class VtxLinesCoordinator[T](DataUpdateCoordinator[dict[int, T]]):
             self._log_line_health({user_id: err}, set())
             # Read again soon, not at a poll that may be 15 minutes away.
             self._schedule_retry({user_id} | self._retry_ids, None)
+            # What it holds stays available until its stale window ends.
+            self._async_refresh_finished()
             return False
         if user_id in self.lines:
             self._async_store_line(user_id, self._merge(user_id, self.last_known(user_id), value, self._seq))

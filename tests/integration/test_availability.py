@@ -1,7 +1,8 @@
 """Unavailability and recovery: one line failing, every line failing, logged once each way.
 
-A poll that fails as a whole blanks nothing that a read or a push confirmed within the
-stale window; it is tried again with back-off (30 s, 1, 2, 4 minutes...).
+A poll that fails, as a whole or for one line, blanks nothing that a read or a push
+confirmed within the stale window; it is tried again with back-off (30 s, 1, 2, 4 minutes...
+for a whole poll; 1, 2, 4 minutes... for one line).
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ async def _travel(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: ti
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def _travel_past_the_window(hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry) -> None:
+    """Move on, a minute at a time, past the features' and the presence's stale windows."""
+    window = max(entry.runtime_data.features.stale_window, entry.runtime_data.presence.stale_window)
+    for _ in range(int(window / timedelta(minutes=1)) + 2):
+        await _travel(hass, freezer, timedelta(minutes=1))
+
+
 def _count(caplog: pytest.LogCaptureFixture, text: str) -> int:
     return sum(text in record.getMessage() for record in caplog.records)
 
@@ -61,13 +69,19 @@ async def test_one_line_failing(
     simulator: Simulator,
     init_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
+    freezer: FrozenDateTimeFactory,
     fault: str,
 ) -> None:
-    """Only the failing line's entities are unavailable; logged once, and once on recovery."""
+    """A line whose reads fail keeps what was confirmed for its stale window, then only its entities are
+    unavailable; logged once, and once on recovery."""
     caplog.set_level(logging.INFO, logger="custom_components.vtx_voip")
     simulator.add_fault(fault, status=503, count=None, path=f"/users/{ROOM_101}/")
     for _ in range(3):
         await _refresh(hass, init_integration)
+    # Confirmed by the read at set-up, within the stale window: still known.
+    assert not any(_unavailable(hass, "room_101").values())
+    # Past the window, its retries failing meanwhile: unknown now, so unavailable.
+    await _travel_past_the_window(hass, freezer, init_integration)
     assert all(_unavailable(hass, "room_101").values())
     assert not any(_unavailable(hass, "room_102").values())
     # Entities not fed by the coordinators stay.
@@ -100,11 +114,7 @@ async def test_every_line_failing(
     for line in ("room_101", "room_102"):
         assert not any(_unavailable(hass, line).values()), line
     # Past the stale window (the retries fail meanwhile): unknown now, so unavailable.
-    window = max(
-        init_integration.runtime_data.features.stale_window, init_integration.runtime_data.presence.stale_window
-    )
-    for _ in range(int(window / timedelta(minutes=1)) + 2):
-        await _travel(hass, freezer, timedelta(minutes=1))
+    await _travel_past_the_window(hass, freezer, init_integration)
     for line in ("room_101", "room_102"):
         assert all(_unavailable(hass, line).values()), line
     assert hass.states.get("sensor.openapi_291908_bus_ent_api_version").state == "7.7.2.12"
@@ -133,13 +143,12 @@ async def test_one_line_then_every_line(
     caplog.set_level(logging.INFO, logger="custom_components.vtx_voip")
     simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
     await _refresh(hass, init_integration)
-    assert all(_unavailable(hass, "room_101", FEATURE_ENTITIES).values())
-    assert not any(_unavailable(hass, "room_101", PRESENCE_ENTITIES).values())
     simulator.fail_next(503, count=None)
     await _refresh(hass, init_integration)
-    # Room 102 was confirmed by the poll before: it stays; Room 101's features were not.
+    # Both lines were confirmed within the stale window (Room 101's features by the read at
+    # set-up, before its own reads failed): both stay.
     assert not any(_unavailable(hass, "room_102").values())
-    assert all(_unavailable(hass, "room_101", FEATURE_ENTITIES).values())
+    assert not any(_unavailable(hass, "room_101").values())
     simulator.clear_faults()
     await _refresh(hass, init_integration)
     await _refresh(hass, init_integration)
@@ -150,11 +159,13 @@ async def test_one_line_then_every_line(
 
 
 async def test_push_brings_a_failed_line_back(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    """A line whose poll failed is current again when the API pushes its feature."""
+    """A line whose reads failed past its stale window is current again when the API pushes its feature."""
     simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
     await _refresh(hass, init_integration)
+    assert not any(_unavailable(hass, "room_101", FEATURE_ENTITIES).values())
+    await _travel_past_the_window(hass, freezer, init_integration)
     assert all(_unavailable(hass, "room_101", (*FEATURE_ENTITIES, "button.{line}_reset_line")).values())
     simulator.set_dnd(ROOM_101, True)
     await simulator.wait_for_pushes()
@@ -220,7 +231,8 @@ async def test_failing_line_retries_back_off(
     await features.async_refresh()
     await hass.async_block_till_done()
     assert features.last_update_success
-    assert not features.line_available(ROOM_101)
+    # Confirmed at set-up: available within its stale window, and read again meanwhile.
+    assert features.line_available(ROOM_101)
     path = f"GET /openapi/v1/users/{ROOM_101}/feat"
     retries: list[int] = []
     simulator.reset_request_counts()
@@ -231,3 +243,30 @@ async def test_failing_line_retries_back_off(
             simulator.reset_request_counts()
     gaps = [later - earlier for earlier, later in zip([0, *retries], retries, strict=False)]
     assert gaps == [60, 120, 240]
+
+
+async def test_push_keeps_a_line_whose_reads_fail_available(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A line whose own reads keep failing stays available while pushes confirm it: each push starts its stale
+    window again; the window after the last push ends in unavailability."""
+    features = init_integration.runtime_data.features
+    window = features.stale_window
+    simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
+    await _refresh(hass, init_integration)
+    # Most of the window later, a push (the guest switches DND on at the phone).
+    for _ in range(int(window / timedelta(minutes=1)) - 2):
+        await _travel(hass, freezer, timedelta(minutes=1))
+    simulator.set_dnd(ROOM_101, True)
+    await simulator.wait_for_pushes()
+    await hass.async_block_till_done()
+    # Past the window of the read at set-up, within the push's: known and shown.
+    for _ in range(5):
+        await _travel(hass, freezer, timedelta(minutes=1))
+    assert hass.states.get("switch.room_101_do_not_disturb").state == STATE_ON
+    assert not any(_unavailable(hass, "room_101", FEATURE_ENTITIES).values())
+    # Past the push's window too, its reads still failing: unavailable.
+    for _ in range(int(window / timedelta(minutes=1))):
+        await _travel(hass, freezer, timedelta(minutes=1))
+    assert all(_unavailable(hass, "room_101", FEATURE_ENTITIES).values())
+    assert not any(_unavailable(hass, "room_102", FEATURE_ENTITIES).values())

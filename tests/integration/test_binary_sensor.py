@@ -49,13 +49,19 @@ async def test_on_call_follows_a_call(
 
 
 async def test_on_call_by_poll(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
-    """Without push the next poll finds the call; a line that cannot be read is unavailable."""
+    """Without push the next poll finds the call. A line whose reads fail for a passing reason keeps the call
+    known (its stale window); one the API no longer has (404) is unavailable."""
     simulator.drop_pushes()
     simulator.start_call(ROOM_102, direction="outgoing", number="+41225117902")
     await init_integration.runtime_data.presence.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.room_102_on_a_call").state == STATE_ON
     simulator.add_fault("status", status=500, count=None, path=f"/users/{ROOM_102}/presence")
+    await init_integration.runtime_data.presence.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.room_102_on_a_call").state == STATE_ON
+    simulator.clear_faults()
+    simulator.add_fault("status", status=404, count=None, path=f"/users/{ROOM_102}/presence")
     await init_integration.runtime_data.presence.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.room_102_on_a_call").state == STATE_UNAVAILABLE

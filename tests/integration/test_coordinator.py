@@ -184,8 +184,8 @@ async def test_feature_change_tells_the_entities_of_that_feature(
     assert coordinator.async_apply_feature(cfu.with_status(not cfu.active), None, previous=cfu)
     assert sorted(calls) == ["cfu", "line"]
     calls.clear()
-    # The line's data was not current (its read failed): every listener of the line hears of it.
-    simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
+    # The line's data was not current (its read failed: 404): every listener of the line hears of it.
+    simulator.add_fault("status", status=404, count=None, path=f"/users/{ROOM_101}/feat")
     await coordinator.async_refresh()
     assert ROOM_101 not in coordinator.data
     calls.clear()

@@ -64,9 +64,9 @@ async def test_diagnostics(
 async def test_diagnostics_of_a_failing_line(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    """A line that cannot be read is shown so, with its last known features."""
+    """A line that cannot be read (404) is shown so, with its last known features."""
     assert await async_setup_component(hass, "diagnostics", {})
-    simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_102}/")
+    simulator.add_fault("status", status=404, count=None, path=f"/users/{ROOM_102}/")
     await init_integration.runtime_data.features.async_refresh()
     await init_integration.runtime_data.presence.async_refresh()
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)

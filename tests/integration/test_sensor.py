@@ -198,14 +198,15 @@ async def test_line_status_without_presence(
     simulator.set_presence(ROOM_101, "OFFLINE", "NONE")
     await _settle(hass, simulator)
     assert hass.states.get(LINE_STATUS).state == "offline"
-    simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/presence")
+    # Presence the API refuses to give (404) can no longer be read: it is not kept.
+    simulator.add_fault("status", status=404, count=None, path=f"/users/{ROOM_101}/presence")
     await _refresh_presence(hass, init_integration)
     assert hass.states.get(PRESENCE).state == STATE_UNAVAILABLE
     # A presence that can no longer be read is unknown: the line may be offline or on a call.
     assert hass.states.get(LINE_STATUS).state == STATE_UNKNOWN
     assert hass.states.get("switch.room_101_do_not_disturb").state == "on"
 
-    simulator.add_fault("status", status=503, count=None, path=f"/users/{ROOM_101}/feat")
+    simulator.add_fault("status", status=404, count=None, path=f"/users/{ROOM_101}/feat")
     await init_integration.runtime_data.features.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(LINE_STATUS).state == STATE_UNAVAILABLE
