@@ -70,6 +70,15 @@ def test_feature_list_names_the_invalid_features() -> None:
     assert invalid == frozenset({"CENTRAL_DND"})
 
 
+def test_feature_differs_from_a_saved_baseline() -> None:
+    """Only its status and its data block count against a baseline; other keys do not."""
+    body = {**CFU, "callForwardUnconditionalData": {"destinationUri": "+41215550101"}}
+    feature = Feature.from_json(body)
+    assert not feature.differs_from({**body, "modifiedOn": "2026-12-06T10:00:00Z"})
+    assert feature.differs_from({**body, "status": "ACTIVE" if body["status"] != "ACTIVE" else "INACTIVE"})
+    assert feature.differs_from({**body, "callForwardUnconditionalData": {"destinationUri": "+41215550102"}})
+
+
 def test_feature_copies_its_json_unless_told_not_to() -> None:
     """By default ``raw`` is a copy (the caller's JSON may change); ``copy=False`` keeps the JSON itself."""
     body = {**CFU, "callForwardUnconditionalData": {"destinationUri": "+41215550101"}}

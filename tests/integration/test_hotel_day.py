@@ -63,6 +63,21 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def _ws_call_service(client: Any, service: str, device_id: str) -> dict[str, Any]:
+    """Call one of our actions on a line's device over the websocket, as the board does; return the answer."""
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": service,
+            "target": {"device_id": device_id},
+            "return_response": True,
+        }
+    )
+    answer: dict[str, Any] = await client.receive_json()
+    return answer
+
+
 def _cfu(simulator: Simulator) -> str:
     return str(simulator.feature(ROOM_101, CFU)["status"])
 
@@ -253,16 +268,7 @@ async def test_call_records_are_for_administrators(
     # An administrator on the board (websocket) checks out: the CSV link is signed for them.
     checked_out = async_capture_events(hass, "vtx_voip_check_out")
     client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "call_service",
-            "domain": DOMAIN,
-            "service": "check_out",
-            "target": {"device_id": room},
-            "return_response": True,
-        }
-    )
-    answer = await client.receive_json()
+    answer = await _ws_call_service(client, "check_out", room)
     assert answer["success"], answer
     [bill] = answer["result"]["response"]["lines"]
     await hass.async_block_till_done()
@@ -483,27 +489,9 @@ async def test_a_board_user_who_is_no_administrator_gets_no_signed_link(
     """check_in over the websocket works for anyone (and signs nothing)."""
     room = line_device(hass, ROOM_101)
     client = await hass_ws_client(hass, hass_read_only_access_token)
-    await client.send_json_auto_id(
-        {
-            "type": "call_service",
-            "domain": DOMAIN,
-            "service": "check_in",
-            "target": {"device_id": room},
-            "return_response": True,
-        }
-    )
-    answer = await client.receive_json()
+    answer = await _ws_call_service(client, "check_in", room)
     assert answer["success"], answer
-    await client.send_json_auto_id(
-        {
-            "type": "call_service",
-            "domain": DOMAIN,
-            "service": "check_out",
-            "target": {"device_id": room},
-            "return_response": True,
-        }
-    )
-    answer = await client.receive_json()
+    answer = await _ws_call_service(client, "check_out", room)
     assert not answer["success"]
     assert answer["error"]["message"] == "Unauthorized"
 

@@ -292,6 +292,11 @@ class Feature:
             return None
         return DndData.from_json(block)
 
+    def differs_from(self, saved: Mapping[str, Any]) -> bool:
+        """Whether its status or its data block differ from a feature's JSON saved earlier (a baseline)."""
+        key = self.data_key
+        return self.raw.get("status") != saved.get("status") or self.raw.get(key) != saved.get(key)
+
     def to_json(self) -> JsonObject:
         """Return a deep copy of the whole feature JSON, for a PUT."""
         copied: JsonObject = _copy_json(self.raw)

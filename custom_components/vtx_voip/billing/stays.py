@@ -131,10 +131,7 @@ def feature_differences(
     result: list[dict[str, Any]] = []
     for name, feature in sorted(current.items()):
         saved = baseline.get(name)
-        if saved is None:
-            continue
-        key = feature.data_key
-        if feature.raw.get("status") == saved.get("status") and feature.raw.get(key) == saved.get(key):
+        if saved is None or not feature.differs_from(saved):
             continue
         result.append({"feature": name, "baseline": _summary(saved), "current": _summary(feature.to_json())})
     return result

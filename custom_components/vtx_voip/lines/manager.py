@@ -280,11 +280,9 @@ class LineManager:
         changes: list[dict[str, Any]] = []
         for feat_name, saved in baseline.items():
             current = current_features.get(feat_name)
-            if current is None:
+            if current is None or not current.differs_from(saved):
                 continue
             data_key = current.data_key
-            if current.raw.get("status") == saved.get("status") and current.raw.get(data_key) == saved.get(data_key):
-                continue
 
             def change(feature: Feature, saved: dict[str, Any] = saved, data_key: str = data_key) -> Feature:
                 body = feature.to_json()
